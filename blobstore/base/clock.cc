@@ -1,0 +1,41 @@
+#include "blobstore/base/clock.h"
+
+#include <thread>
+
+namespace shadowfs::base {
+
+void SystemClock::SleepFor(std::chrono::nanoseconds d) {
+  if (d.count() > 0) std::this_thread::sleep_for(d);
+}
+
+FakeClock::FakeClock(WallTime start) : wall_(start), mono_(MonoTime(std::chrono::hours(1))) {}
+
+WallTime FakeClock::Now() const {
+  MutexLock lock(&mu_);
+  return wall_;
+}
+
+MonoTime FakeClock::Monotonic() const {
+  MutexLock lock(&mu_);
+  return mono_;
+}
+
+void FakeClock::Advance(std::chrono::nanoseconds d) {
+  MutexLock lock(&mu_);
+  if (d.count() <= 0) return;
+  wall_ += std::chrono::duration_cast<WallTime::duration>(d);
+  mono_ += d;
+}
+
+void FakeClock::SleepFor(std::chrono::nanoseconds d) {
+  Advance(d);
+  MutexLock lock(&mu_);
+  if (d.count() > 0) slept_ += d;
+}
+
+std::chrono::nanoseconds FakeClock::slept() const {
+  MutexLock lock(&mu_);
+  return slept_;
+}
+
+}  // namespace shadowfs::base
