@@ -5,28 +5,61 @@
 #include <memory>
 
 #include "blobstore/base/clock.h"
-#include "blobstore/mem_blob_store.h"
+#include "blobstore/base/logging.h"
+#include "blobstore/base/metrics.h"
+#include "cli/primary.h"
 #include "cli/selfcheck.h"
 
+namespace {
+
+int RunSelfCheckCommand(shadowfs::cli::PrimaryOptions options, shadowfs::base::Runtime runtime) {
+  if (options.url.empty()) {
+    auto url = shadowfs::cli::DefaultPrimaryUrl();
+    if (!url.ok()) {
+      std::cerr << "shadowfs: " << url.status().message() << "\n";
+      return 1;
+    }
+    options.url = *url;
+  }
+  auto primary = shadowfs::cli::OpenPrimary(options, runtime);
+  if (!primary.ok()) {
+    std::cerr << "shadowfs: " << primary.status().message() << "\n";
+    return 1;
+  }
+  return shadowfs::cli::RunSelfCheck(*primary->store, std::cout) == 0 ? 0 : 1;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  CLI::App app{"shadowfs: a FUSE filesystem for S3-compatible storage, served from predicted shadows"};
+  CLI::App app{
+      "shadowfs: a FUSE filesystem for S3-compatible storage, served from predicted shadows"};
   app.set_version_flag("--version", std::string("shadowfs ") + SHADOWFS_VERSION);
   app.require_subcommand(1);
+  std::string log_level = "warning";
+  app.add_option("--log-level", log_level, "debug, info, warning or error")
+      ->capture_default_str();
 
-  auto* selfcheck = app.add_subcommand("selfcheck", "Exercise a primary end to end and report");
-  std::string primary = "mem://";
-  selfcheck->add_option("primary", primary, "The primary to check (mem://)");
+  shadowfs::cli::PrimaryOptions selfcheck_options;
+  auto* selfcheck = app.add_subcommand(
+      "selfcheck", "Write, read, list, copy and delete a probe object on a primary and report");
+  selfcheck->add_option("primary", selfcheck_options.url,
+                        "file:///dir, s3://bucket[/prefix] or mem:// (default: the embedded "
+                        "local-directory primary)");
+  shadowfs::cli::AddPrimaryFlags(selfcheck, &selfcheck_options);
 
   CLI11_PARSE(app, argc, argv);
 
-  shadowfs::base::SystemClock clock;
-  if (*selfcheck) {
-    if (primary != "mem://") {
-      std::cerr << "shadowfs: unsupported primary '" << primary << "'\n";
-      return 2;
-    }
-    shadowfs::blobstore::MemBlobStore store(&clock);
-    return shadowfs::cli::RunSelfCheck(store, std::cout) == 0 ? 0 : 1;
+  shadowfs::base::LogLevel level;
+  if (!shadowfs::base::ParseLogLevel(log_level, &level)) {
+    std::cerr << "shadowfs: unknown --log-level '" << log_level << "'\n";
+    return 2;
   }
+  shadowfs::base::SystemClock clock;
+  shadowfs::base::StderrLogger logger(level);
+  shadowfs::base::MetricsRegistry metrics;
+  shadowfs::base::Runtime runtime{&clock, &logger, &metrics};
+
+  if (*selfcheck) return RunSelfCheckCommand(selfcheck_options, runtime);
   return 0;
 }

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <regex>
+#include <cctype>
 
 namespace shadowfs::base {
 
@@ -60,21 +60,46 @@ void CapturingLogger::Write(LogLevel level, std::string_view message) {
 }
 
 std::string RedactSecrets(std::string_view text) {
-  static const std::regex kPatterns(
-      R"((authorization:\s*)[^\r\n]*|((?:signature|credential|x-amz-security-token|x-amz-signature|aws_secret_access_key|aws_session_token)\s*[=:]\s*)[^,&\s\r\n]*)",
-      std::regex::icase);
-  std::string in(text);
+  // Each marker is followed by optional spaces, '=' or ':', optional spaces, then the secret.
+  // An Authorization header's secret runs to the end of the line; the others end at a
+  // separator.
+  static constexpr std::string_view kMarkers[] = {
+      "authorization", "x-amz-security-token", "x-amz-signature", "signature",
+      "credential",    "aws_secret_access_key", "aws_session_token"};
+  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  auto starts_with_at = [&](size_t pos, std::string_view marker) {
+    if (pos + marker.size() > text.size()) return false;
+    for (size_t i = 0; i < marker.size(); ++i) {
+      if (lower(text[pos + i]) != marker[i]) return false;
+    }
+    return true;
+  };
   std::string out;
-  auto it = std::sregex_iterator(in.begin(), in.end(), kPatterns);
-  size_t last = 0;
-  for (; it != std::sregex_iterator(); ++it) {
-    const auto& m = *it;
-    out.append(in, last, m.position() - last);
-    out += m[1].matched ? m[1].str() : m[2].str();
-    out += "<redacted>";
-    last = m.position() + m.length();
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    bool redacted = false;
+    for (std::string_view marker : kMarkers) {
+      if (!starts_with_at(i, marker)) continue;
+      size_t j = i + marker.size();
+      while (j < text.size() && text[j] == ' ') ++j;
+      if (j >= text.size() || (text[j] != '=' && text[j] != ':')) continue;
+      ++j;
+      while (j < text.size() && text[j] == ' ') ++j;
+      const bool to_line_end = marker == "authorization";
+      size_t end = j;
+      while (end < text.size() && text[end] != '\r' && text[end] != '\n' &&
+             (to_line_end || (text[end] != ',' && text[end] != '&' && text[end] != ' '))) {
+        ++end;
+      }
+      out.append(text.substr(i, j - i));
+      out += "<redacted>";
+      i = end;
+      redacted = true;
+      break;
+    }
+    if (!redacted) out += text[i++];
   }
-  out.append(in, last, std::string::npos);
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "blobstore/blob_store.h"
@@ -19,6 +20,9 @@ struct ConformanceTarget {
   // S3 allows "a" and "a/b" at once and empty path components ("a//b"); a directory cannot.
   bool path_like_keys_only = false;
 };
+
+// So that gtest names the store in failure messages instead of dumping the struct's bytes.
+inline void PrintTo(const ConformanceTarget& target, std::ostream* os) { *os << target.name; }
 
 class BlobStoreConformance : public ::testing::TestWithParam<ConformanceTarget> {
  protected:

@@ -1,0 +1,117 @@
+// Helpers for the LocalDirBlobStore tests: a temporary directory removed afterwards, plain file
+// I/O behind the store's back, and a store that owns its directory (for the conformance suite).
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "blobstore/base/clock.h"
+#include "blobstore/local_dir_blob_store.h"
+
+namespace shadowfs::blobstore::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    char path[] = "/tmp/shadowfs-localdir-XXXXXX";
+    if (::mkdtemp(path) != nullptr) path_ = path;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);  // does not follow symlinks
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+inline void WriteFile(const std::string& path, const std::string& data) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline size_t CountEntries(const std::string& dir) {
+  std::error_code ec;
+  size_t n = 0;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); ++it) {
+    ++n;
+  }
+  return n;
+}
+
+// Every key (and, if asked, common prefix) of a listing, following continuation tokens.
+inline std::vector<std::string> ListKeys(BlobStore& store, const std::string& prefix = "",
+                                         const std::string& delimiter = "", int page_size = 1000,
+                                         std::vector<std::string>* prefixes = nullptr) {
+  std::vector<std::string> keys;
+  ListOptions options;
+  options.prefix = prefix;
+  options.delimiter = delimiter;
+  options.max_keys = page_size;
+  for (int pages = 0; pages < 100000; ++pages) {
+    auto page = store.List(options);
+    EXPECT_TRUE(page.ok()) << page.status().ToString();
+    if (!page.ok()) break;
+    EXPECT_LE(page->objects.size() + page->common_prefixes.size(), size_t(page_size));
+    for (auto& o : page->objects) keys.push_back(o.key);
+    if (prefixes)
+      prefixes->insert(prefixes->end(), page->common_prefixes.begin(), page->common_prefixes.end());
+    if (!page->truncated) break;
+    options.continuation_token = page->next_continuation_token;
+  }
+  return keys;
+}
+
+// A LocalDirBlobStore in a fresh temporary directory that goes away with it.
+class OwningLocalDirStore final : public BlobStore {
+ public:
+  explicit OwningLocalDirStore(base::Clock* clock) {
+    auto opened = LocalDirBlobStore::Open(dir_.path(), clock);
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    if (opened.ok()) store_ = std::move(*opened);
+  }
+  Result<ObjectInfo> Head(std::string_view key, const Preconditions& conditions) override {
+    return store_->Head(key, conditions);
+  }
+  using BlobStore::Head;
+  Result<GetResult> Get(std::string_view key, const GetOptions& options, ByteSink& sink) override {
+    return store_->Get(key, options, sink);
+  }
+  Result<ObjectInfo> Put(std::string_view key, ByteSource& body,
+                         const PutOptions& options) override {
+    return store_->Put(key, body, options);
+  }
+  Status Delete(std::string_view key) override { return store_->Delete(key); }
+  Result<ListPage> List(const ListOptions& options) override { return store_->List(options); }
+  Result<ObjectInfo> Copy(std::string_view source_key, std::string_view dest_key,
+                          const CopyOptions& options) override {
+    return store_->Copy(source_key, dest_key, options);
+  }
+  Result<bool> SupportsConditionalWrites() override { return store_->SupportsConditionalWrites(); }
+  std::string Describe() const override { return store_->Describe(); }
+
+ private:
+  TempDir dir_;  // declared first: removed after the store is closed
+  std::unique_ptr<LocalDirBlobStore> store_;
+};
+
+}  // namespace shadowfs::blobstore::testing
