@@ -26,7 +26,7 @@ int RunSelfCheckCommand(shadowfs::cli::PrimaryOptions options, shadowfs::base::R
     std::cerr << "shadowfs: " << primary.status().message() << "\n";
     return 1;
   }
-  return shadowfs::cli::RunSelfCheck(*primary->store, std::cout) == 0 ? 0 : 1;
+  return shadowfs::cli::RunSelfCheck(*primary->store, primary->prefix, std::cout) == 0 ? 0 : 1;
 }
 
 }  // namespace

@@ -13,11 +13,15 @@ using blobstore::GetOptions;
 using blobstore::PutOptions;
 using base::Status;
 
-int RunSelfCheck(BlobStore& store, std::ostream& out) {
-  const std::string key = ".shadowfs-selfcheck/probe";
+int RunSelfCheck(BlobStore& store, const std::string& prefix, std::ostream& out) {
+  const std::string dir = prefix + ".shadowfs-selfcheck/";
+  const std::string key = dir + "probe";
   const std::string data = "shadowfs self-check payload 0123456789";
   int failures = 0;
+  // Each step builds on the previous one, so the first failure ends the check: its message is
+  // the root cause, and repeating it for every later step would only bury it.
   auto step = [&](const char* name, const std::function<Status()>& fn) {
+    if (failures > 0) return;
     Status s = fn();
     out << (s.ok() ? "ok    " : "FAIL  ") << name;
     if (!s.ok()) out << ": " << s.ToString();
@@ -58,7 +62,7 @@ int RunSelfCheck(BlobStore& store, std::ostream& out) {
   });
   step("list", [&]() -> Status {
     blobstore::ListOptions options;
-    options.prefix = ".shadowfs-selfcheck/";
+    options.prefix = dir;
     auto r = store.List(options);
     if (!r.ok()) return r.status();
     return r->objects.size() == 1 ? Status::Ok() : Status::Corruption("unexpected listing");
@@ -70,6 +74,7 @@ int RunSelfCheck(BlobStore& store, std::ostream& out) {
     auto r = store.Head(key);
     return r.status().IsNotFound() ? Status::Ok() : Status::Corruption("object still there");
   });
+  if (failures > 0) (void)store.Delete(key);
   out << (failures == 0 ? "self-check passed" : "self-check FAILED") << "\n";
   return failures;
 }

@@ -3,12 +3,15 @@
 #pragma once
 
 #include <ostream>
+#include <string>
 
 #include "blobstore/blob_store.h"
 
 namespace shadowfs::cli {
 
-// Returns the number of failed steps (0 = healthy). Cleans up what it wrote.
-int RunSelfCheck(blobstore::BlobStore& store, std::ostream& out);
+// Returns the number of failed steps (0 = healthy); stops at the first failure. Cleans up what
+// it wrote.
+// Works under `prefix` ("" or "dir/"), where the filesystem would live.
+int RunSelfCheck(blobstore::BlobStore& store, const std::string& prefix, std::ostream& out);
 
 }  // namespace shadowfs::cli

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Installs what is needed, builds, and runs every test: the release build (all labels: unit, s3,
-# fuse, slow) and an ASan+UBSan build of the unit tests. Exits non-zero if anything fails.
+# Installs what is needed, builds, and runs every test:
+#  1. the release build (gcc), every label: unit, s3 (against a RADOS Gateway the tests start),
+#     fuse, slow;
+#  2. a clang build with ASan+UBSan and -Wthread-safety (so the lock annotations are checked),
+#     running the unit tests.
+# Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash packaging/install-deps.sh
@@ -10,7 +14,8 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"
 (cd build && ctest --output-on-failure -j "$jobs" --timeout 900)
 
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSHADOWFS_SANITIZE=address >/dev/null
-cmake --build build-asan -j "$jobs"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$jobs" -L unit \
+CXX=clang++ cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DSHADOWFS_SANITIZE=address >/dev/null
+cmake --build build-clang -j "$jobs"
+(cd build-clang && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$jobs" -L unit \
   --timeout 900)

@@ -32,7 +32,7 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::Submit(std::function<void()> task) {
   MutexLock lock(&mu_);
-  while (queue_.size() >= max_queued_ && !stopping_) space_cv_.Wait();
+  while (queue_.size() >= max_queued_ && !stopping_) space_cv_.Wait(&mu_);
   queue_.push_back(std::move(task));
   work_cv_.Signal();
 }
@@ -42,7 +42,7 @@ void ThreadPool::Run() {
     std::function<void()> task;
     {
       MutexLock lock(&mu_);
-      while (queue_.empty() && !stopping_) work_cv_.Wait();
+      while (queue_.empty() && !stopping_) work_cv_.Wait(&mu_);
       if (queue_.empty()) return;  // stopping, and everything queued has run
       task = std::move(queue_.front());
       queue_.pop_front();

@@ -36,8 +36,8 @@ class ThreadPool final : public Executor {
 
   const size_t max_queued_;
   Mutex mu_;
-  CondVar work_cv_{&mu_};
-  CondVar space_cv_{&mu_};
+  CondVar work_cv_;
+  CondVar space_cv_;
   std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;

@@ -52,23 +52,22 @@ class SCOPED_CAPABILITY MutexLock {
   Mutex* const mu_;
 };
 
-// A condition variable bound to one Mutex, which must be held around Wait and WaitFor. (Clang's
-// analysis cannot see that the bound mutex is the caller's guarded one, so the requirement is
-// documented rather than annotated.)
+// A condition variable used with a Mutex the caller holds, which is passed to every wait (as in
+// absl::CondVar), so clang can check that the caller holds it.
 class CondVar {
  public:
-  explicit CondVar(Mutex* mu) : mu_(mu) {}
+  CondVar() = default;
   CondVar(const CondVar&) = delete;
   CondVar& operator=(const CondVar&) = delete;
 
-  void Wait() {
-    std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
+  void Wait(Mutex* mu) REQUIRES(mu) {
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
     cv_.wait(lock);
     lock.release();
   }
   // Returns false on timeout.
-  bool WaitFor(std::chrono::nanoseconds d) {
-    std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
+  bool WaitFor(Mutex* mu, std::chrono::nanoseconds d) REQUIRES(mu) {
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
     bool signalled = cv_.wait_for(lock, d) == std::cv_status::no_timeout;
     lock.release();
     return signalled;
@@ -77,7 +76,6 @@ class CondVar {
   void SignalAll() { cv_.notify_all(); }
 
  private:
-  Mutex* const mu_;
   std::condition_variable cv_;
 };
 

@@ -33,7 +33,7 @@ Headers WriteConditionHeaders(const blobstore::Preconditions& conditions,
 Result<ConditionalSupport> ConditionalWriteProbe::Get() {
   {
     base::MutexLock lock(&mu_);
-    while (probing_) done_.Wait();
+    while (probing_) done_.Wait(&mu_);
     if (cached_) return *cached_;
     probing_ = true;
   }

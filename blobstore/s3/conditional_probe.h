@@ -52,7 +52,7 @@ class ConditionalWriteProbe {
 
   S3Client& client_;
   base::Mutex mu_;  // leaf lock; not held while probing
-  base::CondVar done_{&mu_};
+  base::CondVar done_;
   bool probing_ GUARDED_BY(mu_) = false;
   std::optional<ConditionalSupport> cached_ GUARDED_BY(mu_);
 };

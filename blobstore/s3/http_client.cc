@@ -215,7 +215,7 @@ HttpClient::~HttpClient() = default;
 std::unique_ptr<HttpClient::Handle> HttpClient::Acquire() {
   {
     base::MutexLock lock(&mu_);
-    while (idle_.empty() && in_use_ >= std::max(1, options_.max_connections)) available_.Wait();
+    while (idle_.empty() && in_use_ >= std::max(1, options_.max_connections)) available_.Wait(&mu_);
     ++in_use_;
     if (!idle_.empty()) {
       auto handle = std::move(idle_.back());

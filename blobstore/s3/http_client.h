@@ -77,7 +77,7 @@ class HttpClient {
 
   const HttpClientOptions options_;
   base::Mutex mu_;  // leaf lock: never held while calling out
-  base::CondVar available_{&mu_};
+  base::CondVar available_;
   std::vector<std::unique_ptr<Handle>> idle_ GUARDED_BY(mu_);
   int in_use_ GUARDED_BY(mu_) = 0;
 };

@@ -38,7 +38,7 @@ struct ParallelWork::State {
   const size_t count;
   const Task task;
   base::Mutex mu;  // leaf lock; never held while a task runs
-  base::CondVar idle{&mu};
+  base::CondVar idle;
   size_t next GUARDED_BY(mu) = 0;
   int active GUARDED_BY(mu) = 0;
   bool stopped GUARDED_BY(mu) = false;
@@ -76,7 +76,7 @@ Status ParallelWork::Finish() {
   finished_ = true;
   state_->Work();
   base::MutexLock lock(&state_->mu);
-  while (state_->active > 0) state_->idle.Wait();
+  while (state_->active > 0) state_->idle.Wait(&state_->mu);
   // Helpers that start from now on find nothing to do.
   state_->stopped = true;
   return state_->first_error;

@@ -167,7 +167,10 @@ void CodecTable(const std::vector<std::pair<const char*, std::string>>& kinds) {
   std::printf("| data | codec | ratio | chunks stored raw | compress MB/s | decompress MB/s |\n");
   std::printf("|---|---|---:|---:|---:|---:|\n");
   CodecContext ctx;
-  for (const auto& [kind, data] : kinds) {
+  for (const auto& entry : kinds) {
+    // Named references rather than a structured binding: clang 14 cannot capture those.
+    const auto& kind = entry.first;
+    const auto& data = entry.second;
     size_t chunks = data.size() / kMiB;
     for (const CodecConfig& cfg : kConfigs) {
       CodecOptions o;

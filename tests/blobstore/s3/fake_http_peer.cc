@@ -173,7 +173,7 @@ bool FakeHttpPeer::Wait(std::chrono::milliseconds d) {
   while (!stopping_) {
     auto left = deadline - std::chrono::steady_clock::now();
     if (left <= std::chrono::nanoseconds(0)) return true;
-    stop_cv_.WaitFor(left);
+    stop_cv_.WaitFor(&mu_, left);
   }
   return false;
 }

@@ -76,7 +76,7 @@ class FakeHttpPeer {
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   mutable base::Mutex mu_;  // never held during socket I/O
-  base::CondVar stop_cv_{&mu_};
+  base::CondVar stop_cv_;
   std::vector<PeerResponse> script_ GUARDED_BY(mu_);
   size_t script_pos_ GUARDED_BY(mu_) = 0;
   Handler handler_ GUARDED_BY(mu_);

@@ -284,13 +284,14 @@ TEST(ParallelWorkTest, StopsAtTheFirstFailure) {
 }
 
 TEST(ParallelWorkTest, CallerFinishesAloneWhenThePoolIsBusy) {
-  base::ThreadPool pool("pw-busy", 1);
+  // Declared before the pool, so the pool joins its blocked worker before they are destroyed.
   base::Mutex mu;
   bool release = false;
-  base::CondVar cv(&mu);
+  base::CondVar cv;
+  base::ThreadPool pool("pw-busy", 1);
   pool.Submit([&] {
     base::MutexLock lock(&mu);
-    while (!release) cv.Wait();
+    while (!release) cv.Wait(&mu);
   });
   std::atomic<int> done{0};
   ParallelWork work(&pool, 10, 8, [&](size_t) {
