@@ -119,8 +119,7 @@ bool ListPageBuilder::Offer(const ObjectInfo& object) {
 
 ListPage ListPageBuilder::Finish() { return std::move(page_); }
 
-Result<std::string> GetString(BlobStore& store, std::string_view key,
-                              const GetOptions& options) {
+Result<std::string> GetString(BlobStore& store, std::string_view key, const GetOptions& options) {
   StringSink sink;
   auto result = store.Get(key, options, sink);
   if (!result.ok()) return result.status();

@@ -95,7 +95,7 @@ struct ListOptions {
   std::string delimiter;           // usually "/" or empty for a flat listing
   std::string continuation_token;  // from the previous page's next_continuation_token
   std::string start_after;
-  int max_keys = 1000;             // 1..1000
+  int max_keys = 1000;  // 1..1000
 };
 
 struct ListPage {

@@ -10,7 +10,10 @@ namespace {
 size_t Index(BlobOp op) { return static_cast<size_t>(op); }
 
 // An injected failure must be a failure: Result cannot carry an OK status.
-Status NotOk(Status status) { return status.ok() ? Status::IOError("injected fault") : status; }
+Status NotOk(Status status) {
+  if (status.ok()) return Status::IOError("injected fault");
+  return status;
+}
 
 Status Dropped(uint64_t bytes, std::string_view what) {
   return Status::Unavailable("injected fault: connection dropped after " + std::to_string(bytes) +

@@ -129,7 +129,7 @@ Status SidecarStore::Store(std::string_view key, const std::vector<SidecarRecord
   int fd = ::openat(tmp_fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return base::ErrnoStatus(errno, "create sidecar of '" + std::string(key) + "'");
   UniqueFd file(fd);
-  auto fail = [&](Status st) {
+  auto fail = [&](const Status& st) {
     ::unlinkat(tmp_fd_, tmp.c_str(), 0);
     return st.WithContext("writing the sidecar of '" + std::string(key) + "'");
   };

@@ -26,8 +26,8 @@ Result<GetResult> MemBlobStore::Get(std::string_view key, const GetOptions& opti
     SHADOWFS_RETURN_IF_ERROR(EvaluatePreconditions(options.conditions, current, false, key));
     if (current == nullptr) return Status::NotFound("no such object '" + std::string(key) + "'");
     if (!options.version_id.empty() && options.version_id != current->version_id) {
-      return Status::NotFound("no version '" + options.version_id + "' of '" +
-                              std::string(key) + "'");
+      return Status::NotFound("no version '" + options.version_id + "' of '" + std::string(key) +
+                              "'");
     }
     result.info = *current;
     data = it->second.data;
@@ -36,8 +36,7 @@ Result<GetResult> MemBlobStore::Get(std::string_view key, const GetOptions& opti
   result.offset = begin;
   result.length = end - begin;
   if (result.length > 0) {
-    SHADOWFS_RETURN_IF_ERROR(
-        sink.WriteAt(0, std::string_view(*data).substr(begin, result.length)));
+    SHADOWFS_RETURN_IF_ERROR(sink.WriteAt(0, std::string_view(*data).substr(begin, result.length)));
   }
   return result;
 }

@@ -31,14 +31,15 @@ int RunSelfCheckCommand(shadowfs::cli::PrimaryOptions options, shadowfs::base::R
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int Main(int argc, char** argv) {
   CLI::App app{
       "shadowfs: a FUSE filesystem for S3-compatible storage, served from predicted shadows"};
   app.set_version_flag("--version", std::string("shadowfs ") + SHADOWFS_VERSION);
   app.require_subcommand(1);
   std::string log_level = "warning";
-  app.add_option("--log-level", log_level, "debug, info, warning or error")
-      ->capture_default_str();
+  app.add_option("--log-level", log_level, "debug, info, warning or error")->capture_default_str();
 
   shadowfs::cli::PrimaryOptions selfcheck_options;
   auto* selfcheck = app.add_subcommand(
@@ -62,4 +63,19 @@ int main(int argc, char** argv) {
 
   if (*selfcheck) return RunSelfCheckCommand(selfcheck_options, runtime);
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Components report failures as Status; anything thrown is a bug or an allocation failure.
+  // Either way the user gets one line, not an abort with a stack trace.
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "shadowfs: internal error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "shadowfs: internal error\n";
+  }
+  return 70;  // EX_SOFTWARE
 }

@@ -78,8 +78,10 @@ Result<Primary> OpenPrimary(const PrimaryOptions& o, base::Runtime runtime) {
   if (url.starts_with("file://")) {
     std::string path(url.substr(7));
     if (path.empty() || path[0] != '/') {
-      return Status::InvalidArgument("a file:// primary needs an absolute path, as in "
-                                     "file:///srv/data (got '" + o.url + "')");
+      return Status::InvalidArgument(
+          "a file:// primary needs an absolute path, as in "
+          "file:///srv/data (got '" +
+          o.url + "')");
     }
     SHADOWFS_ASSIGN_OR_RETURN(auto store, blobstore::LocalDirBlobStore::Open(path, runtime.clock));
     return Primary{std::move(store), ""};

@@ -7,11 +7,11 @@
 
 namespace shadowfs::cli {
 
+using base::Status;
 using blobstore::BlobStore;
 using blobstore::ByteRange;
 using blobstore::GetOptions;
 using blobstore::PutOptions;
-using base::Status;
 
 int RunSelfCheck(BlobStore& store, const std::string& prefix, std::ostream& out) {
   const std::string dir = prefix + ".shadowfs-selfcheck/";

@@ -8,7 +8,7 @@ void SetThreadName(const std::string& name) {
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
 }
 
-ThreadPool::ThreadPool(std::string name, int threads, size_t max_queued)
+ThreadPool::ThreadPool(const std::string& name, int threads, size_t max_queued)
     : max_queued_(max_queued == 0 ? 1 : max_queued) {
   if (threads < 1) threads = 1;
   threads_.reserve(threads);

@@ -23,7 +23,7 @@ class Executor {
 class ThreadPool final : public Executor {
  public:
   // name: at most 12 characters; threads are named "name-N".
-  ThreadPool(std::string name, int threads, size_t max_queued = 1024);
+  ThreadPool(const std::string& name, int threads, size_t max_queued = 1024);
   ~ThreadPool() override;
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

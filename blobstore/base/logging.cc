@@ -1,28 +1,37 @@
 #include "blobstore/base/logging.h"
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <cctype>
 
 namespace shadowfs::base {
 
 std::string_view LogLevelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarning: return "warning";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarning:
+      return "warning";
+    case LogLevel::kError:
+      return "error";
   }
   return "info";
 }
 
 bool ParseLogLevel(std::string_view text, LogLevel* out) {
-  if (text == "debug") *out = LogLevel::kDebug;
-  else if (text == "info") *out = LogLevel::kInfo;
-  else if (text == "warning" || text == "warn") *out = LogLevel::kWarning;
-  else if (text == "error") *out = LogLevel::kError;
-  else return false;
+  if (text == "debug")
+    *out = LogLevel::kDebug;
+  else if (text == "info")
+    *out = LogLevel::kInfo;
+  else if (text == "warning" || text == "warn")
+    *out = LogLevel::kWarning;
+  else if (text == "error")
+    *out = LogLevel::kError;
+  else
+    return false;
   return true;
 }
 
@@ -64,9 +73,11 @@ std::string RedactSecrets(std::string_view text) {
   // An Authorization header's secret runs to the end of the line; the others end at a
   // separator.
   static constexpr std::string_view kMarkers[] = {
-      "authorization", "x-amz-security-token", "x-amz-signature", "signature",
+      "authorization", "x-amz-security-token",  "x-amz-signature",  "signature",
       "credential",    "aws_secret_access_key", "aws_session_token"};
-  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  auto lower = [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  };
   auto starts_with_at = [&](size_t pos, std::string_view marker) {
     if (pos + marker.size() > text.size()) return false;
     for (size_t i = 0; i < marker.size(); ++i) {

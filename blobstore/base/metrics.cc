@@ -156,8 +156,10 @@ std::string MetricsRegistry::ExportPrometheus() const {
             out += name + "_bucket" + WithLabel(labels, "le=\"" + FormatDouble(le) + "\"") + " " +
                    std::to_string(s.cumulative_counts[i]) + "\n";
           }
-          out += name + "_sum" + labels + " " + FormatDouble(s.sum) + "\n";
-          out += name + "_count" + labels + " " + std::to_string(s.count) + "\n";
+          out.append(name).append("_sum").append(labels).append(" ");
+          out.append(FormatDouble(s.sum)).append("\n");
+          out.append(name).append("_count").append(labels).append(" ");
+          out.append(std::to_string(s.count)).append("\n");
         }
         break;
     }

@@ -76,8 +76,7 @@ class MetricsRegistry {
       EXCLUDES(mu_);
   Histogram& GetHistogram(const std::string& name, const std::string& help,
                           const Labels& labels = {},
-                          const std::vector<double>& upper_bounds = LatencyBuckets())
-      EXCLUDES(mu_);
+                          const std::vector<double>& upper_bounds = LatencyBuckets()) EXCLUDES(mu_);
 
   std::string ExportPrometheus() const EXCLUDES(mu_);
 

@@ -13,7 +13,7 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   // Implicit on purpose, so that functions can `return value;` or `return status;`.
-  Result(T value) : v_(std::in_place_index<1>, std::move(value)) {}  // NOLINT
+  Result(T value) : v_(std::in_place_index<1>, std::move(value)) {}        // NOLINT
   Result(Status status) : v_(std::in_place_index<0>, std::move(status)) {  // NOLINT
     assert(!std::get<0>(v_).ok() && "Result constructed from an OK status without a value");
     if (std::get<0>(v_).ok()) v_ = Status(StatusCode::kIOError, "OK status without a value");

@@ -12,10 +12,10 @@ enum class StatusCode : std::uint8_t {
   kOk = 0,
   kNotFound,
   kAlreadyExists,
-  kConflict,          // a precondition failed (HTTP 412): someone else changed the object
-  kNotModified,       // If-None-Match matched (HTTP 304): the caller's copy is current
-  kUnavailable,       // retryable: the peer is down, slow, or asked us to back off
-  kCorruption,        // data failed a checksum or a peer sent something malformed
+  kConflict,     // a precondition failed (HTTP 412): someone else changed the object
+  kNotModified,  // If-None-Match matched (HTTP 304): the caller's copy is current
+  kUnavailable,  // retryable: the peer is down, slow, or asked us to back off
+  kCorruption,   // data failed a checksum or a peer sent something malformed
   kNoSpace,
   kPermissionDenied,
   kInvalidArgument,
@@ -36,12 +36,8 @@ class [[nodiscard]] Status {
     return {StatusCode::kAlreadyExists, std::move(msg)};
   }
   static Status Conflict(std::string msg) { return {StatusCode::kConflict, std::move(msg)}; }
-  static Status NotModified(std::string msg) {
-    return {StatusCode::kNotModified, std::move(msg)};
-  }
-  static Status Unavailable(std::string msg) {
-    return {StatusCode::kUnavailable, std::move(msg)};
-  }
+  static Status NotModified(std::string msg) { return {StatusCode::kNotModified, std::move(msg)}; }
+  static Status Unavailable(std::string msg) { return {StatusCode::kUnavailable, std::move(msg)}; }
   static Status Corruption(std::string msg) { return {StatusCode::kCorruption, std::move(msg)}; }
   static Status NoSpace(std::string msg) { return {StatusCode::kNoSpace, std::move(msg)}; }
   static Status PermissionDenied(std::string msg) {
@@ -83,8 +79,8 @@ Status ErrnoStatus(int err, std::string_view context);
 
 }  // namespace shadowfs::base
 
-#define SHADOWFS_RETURN_IF_ERROR(expr)               \
-  do {                                               \
-    ::shadowfs::base::Status _st = (expr);           \
-    if (!_st.ok()) return _st;                       \
+#define SHADOWFS_RETURN_IF_ERROR(expr)     \
+  do {                                     \
+    ::shadowfs::base::Status _st = (expr); \
+    if (!_st.ok()) return _st;             \
   } while (0)

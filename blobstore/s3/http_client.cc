@@ -263,7 +263,10 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   for (const auto& [name, value] : request.headers) {
     if (Lower(name) == "content-type") has_content_type = true;
     // "Name;" is curl's syntax for a header with an empty value.
-    append(value.empty() ? name + ";" : name + ": " + value);
+    std::string line = name;
+    line += value.empty() ? ";" : ": ";
+    line += value;
+    append(line);
   }
   // Suppress headers curl would add on its own: Expect: 100-continue costs a round trip (or a
   // one-second wait on servers that ignore it), and POST would get a form Content-Type.

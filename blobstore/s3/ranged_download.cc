@@ -49,10 +49,16 @@ Result<GetResult> RangedDownload::Run() {
   } else {
     std::optional<uint64_t> length = range.length();
     if (length && *length == 0) return EmptyResult();
-    // A known small range is fetched whole; otherwise the first request takes one part and the
-    // rest is split once the object's size is known.
-    uint64_t want = length && *length < threshold ? *length : std::min(length.value_or(part), part);
-    first_range_ = RangeHeader(range.offset(), SaturatingAdd(range.offset(), want));
+    // A known small range, or any range when there is no parallelism to gain, is fetched in one
+    // request; otherwise the first request takes one part and the rest is split once the
+    // object's size is known.
+    const bool one_request = (length && *length < threshold) || config.parallelism <= 1;
+    if (one_request && !length) {
+      first_range_ = "bytes=" + std::to_string(range.offset()) + "-";
+    } else {
+      uint64_t want = one_request ? *length : std::min(length.value_or(part), part);
+      first_range_ = RangeHeader(range.offset(), SaturatingAdd(range.offset(), want));
+    }
   }
 
   Result<HttpResponse> response =
@@ -157,7 +163,14 @@ bool RangedDownload::OnFirstHeaders(const HttpResponse& response) {
   first_cursor_ = delivered_begin;
   have_object_ = true;
 
-  const uint64_t part = std::max<uint64_t>(1, client_.config().get_part_size);
+  // What the first response did not cover is fetched in parts, in parallel, unless it is too
+  // small to be worth splitting or there is no parallelism: then each gap is one request, since
+  // every extra request costs a round trip.
+  const S3Config& config = client_.config();
+  const uint64_t rest = (first_.begin - window_begin_) + (window_end_ - first_.end);
+  const uint64_t part = config.parallelism <= 1 || rest < config.parallel_get_threshold
+                            ? std::numeric_limits<uint64_t>::max()
+                            : std::max<uint64_t>(1, config.get_part_size);
   auto split = [&](uint64_t from, uint64_t to) {
     for (uint64_t at = from; at < to; at += std::min(part, to - at)) {
       parts_.emplace_back(at, at + std::min(part, to - at));

@@ -104,8 +104,8 @@ int Run(int argc, char** argv) {
 
   const std::string out = dir + "/shadowfs-bench-out.bin";
   const std::map<std::string, std::string> aws_env = {
-      {"AWS_ACCESS_KEY_ID", env->access_key},  {"AWS_SECRET_ACCESS_KEY", env->secret_key},
-      {"AWS_DEFAULT_REGION", env->region},     {"AWS_CONFIG_FILE", "/dev/null"},
+      {"AWS_ACCESS_KEY_ID", env->access_key},       {"AWS_SECRET_ACCESS_KEY", env->secret_key},
+      {"AWS_DEFAULT_REGION", env->region},          {"AWS_CONFIG_FILE", "/dev/null"},
       {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}, {"AWS_PROFILE", ""}};
   auto aws = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = {"/usr/bin/aws", "--endpoint-url", env->endpoint};
@@ -122,9 +122,13 @@ int Run(int argc, char** argv) {
   };
   std::vector<Contender> contenders = {
       {"AWS CLI `s3 cp` (10 parallel 8 MiB parts)",
-       [&] { return aws({"s3", "cp", "--quiet", "s3://" + bucket + "/" + key, out}); }},
+       [&] {
+         return aws({"s3", "cp", "--quiet", "s3://" + bucket + "/" + key, out});
+       }},
       {"AWS CLI `s3api get-object` (one stream)",
-       [&] { return aws({"s3api", "get-object", "--bucket", bucket, "--key", key, out}); }},
+       [&] {
+         return aws({"s3api", "get-object", "--bucket", bucket, "--key", key, out});
+       }},
       {"S3BlobStore, one stream", [&] { return GetToFile(*single, key, out, size); }},
       {"S3BlobStore, 8 parallel 8 MiB ranges",
        [&] { return GetToFile(*parallel, key, out, size); }},

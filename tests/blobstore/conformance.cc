@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "blobstore/base/digest.h"
+#include "tests/blobstore/list_keys.h"
 
 namespace shadowfs::blobstore::testing {
 namespace {
@@ -32,31 +33,6 @@ void MustPut(BlobStore& store, const std::string& key, const std::string& data,
              const PutOptions& options = {}) {
   auto r = PutString(store, key, data, options);
   ASSERT_TRUE(r.ok()) << key << ": " << r.status().ToString();
-}
-
-// Every key under `prefix`, following continuation tokens with pages of `page_size`.
-std::vector<std::string> ListAll(BlobStore& store, const std::string& prefix,
-                                 const std::string& delimiter, int page_size,
-                                 std::vector<std::string>* prefixes = nullptr) {
-  std::vector<std::string> keys;
-  ListOptions options;
-  options.prefix = prefix;
-  options.delimiter = delimiter;
-  options.max_keys = page_size;
-  for (int pages = 0; pages < 10000; ++pages) {
-    auto page = store.List(options);
-    EXPECT_TRUE(page.ok()) << page.status().ToString();
-    if (!page.ok()) break;
-    EXPECT_LE(static_cast<int>(page->objects.size() + page->common_prefixes.size()), page_size);
-    for (auto& o : page->objects) keys.push_back(o.key);
-    if (prefixes) {
-      for (auto& p : page->common_prefixes) prefixes->push_back(p);
-    }
-    if (!page->truncated) break;
-    EXPECT_FALSE(page->next_continuation_token.empty());
-    options.continuation_token = page->next_continuation_token;
-  }
-  return keys;
 }
 
 TEST_P(BlobStoreConformance, PutThenGetReturnsTheSameBytes) {
@@ -122,11 +98,11 @@ TEST_P(BlobStoreConformance, RangesAtTheEdges) {
     uint64_t offset;
   };
   const Case cases[] = {
-      {ByteRange::Span(0, 1), "0", 0},        {ByteRange::Span(9, 1), "9", 9},
-      {ByteRange::Span(3, 4), "3456", 3},     {ByteRange::Span(8, 100), "89", 8},
-      {ByteRange::From(7), "789", 7},         {ByteRange::Last(3), "789", 7},
-      {ByteRange::Last(100), data, 0},        {ByteRange::From(10), "", 10},
-      {ByteRange::Span(10, 5), "", 10},       {ByteRange::Span(1000, 5), "", 10},
+      {ByteRange::Span(0, 1), "0", 0},    {ByteRange::Span(9, 1), "9", 9},
+      {ByteRange::Span(3, 4), "3456", 3}, {ByteRange::Span(8, 100), "89", 8},
+      {ByteRange::From(7), "789", 7},     {ByteRange::Last(3), "789", 7},
+      {ByteRange::Last(100), data, 0},    {ByteRange::From(10), "", 10},
+      {ByteRange::Span(10, 5), "", 10},   {ByteRange::Span(1000, 5), "", 10},
       {ByteRange::Full(), data, 0},
   };
   for (const auto& c : cases) {
@@ -147,8 +123,8 @@ TEST_P(BlobStoreConformance, RangesAtTheEdges) {
 
 TEST_P(BlobStoreConformance, EmptyObjectReadsAsEmptyWithAnyRange) {
   MustPut(store(), "empty", "");
-  for (auto range : {ByteRange::Full(), ByteRange::From(0), ByteRange::Span(0, 10),
-                     ByteRange::Last(4)}) {
+  for (auto range :
+       {ByteRange::Full(), ByteRange::From(0), ByteRange::Span(0, 10), ByteRange::Last(4)}) {
     GetOptions options;
     options.range = range;
     StringSink sink;
@@ -161,9 +137,21 @@ TEST_P(BlobStoreConformance, EmptyObjectReadsAsEmptyWithAnyRange) {
 
 TEST_P(BlobStoreConformance, AwkwardKeysRoundTripAndList) {
   std::vector<std::string> keys = {
-      "with space",  "plus+sign",      "percent%20literal", "question?mark", "hash#tag",
-      "tilde~x",     "amp&eq=1",       "unicodé/ファイル",  "quote\"s'",     "semi;colon",
-      "star*",       "brackets[1](2)", "dollar$@!",         "a/b/c/deep",    "trailing.",
+      "with space",
+      "plus+sign",
+      "percent%20literal",
+      "question?mark",
+      "hash#tag",
+      "tilde~x",
+      "amp&eq=1",
+      "unicodé/ファイル",
+      "quote\"s'",
+      "semi;colon",
+      "star*",
+      "brackets[1](2)",
+      "dollar$@!",
+      "a/b/c/deep",
+      "trailing.",
       std::string(200, 'k') + "/" + std::string(200, 'l') + "/" + std::string(200, 'm'),
   };
   if (!GetParam().path_like_keys_only) {
@@ -173,12 +161,12 @@ TEST_P(BlobStoreConformance, AwkwardKeysRoundTripAndList) {
   }
   for (const auto& key : keys) MustPut(store(), key, "data:" + key);
   for (const auto& key : keys) EXPECT_EQ(MustGet(store(), key), "data:" + key);
-  auto listed = ListAll(store(), "", "", 1000);
+  auto listed = ListKeys(store(), "", "", 1000);
   std::vector<std::string> want = keys;
   std::sort(want.begin(), want.end());
   EXPECT_EQ(listed, want);
   for (const auto& key : keys) EXPECT_TRUE(store().Delete(key).ok()) << key;
-  EXPECT_TRUE(ListAll(store(), "", "", 1000).empty());
+  EXPECT_TRUE(ListKeys(store(), "", "", 1000).empty());
 }
 
 TEST_P(BlobStoreConformance, InvalidKeysAreRejected) {
@@ -196,20 +184,20 @@ TEST_P(BlobStoreConformance, ListWithPrefixAndDelimiter) {
   }
   MustPut(store(), "emptydir/", "");
   std::vector<std::string> prefixes;
-  auto keys = ListAll(store(), "", "/", 1000, &prefixes);
+  auto keys = ListKeys(store(), "", "/", 1000, &prefixes);
   EXPECT_EQ(keys, (std::vector<std::string>{"a-sibling", "top"}));
   EXPECT_EQ(prefixes, (std::vector<std::string>{"a/", "b/", "emptydir/"}));
 
   prefixes.clear();
-  keys = ListAll(store(), "a/", "/", 1000, &prefixes);
+  keys = ListKeys(store(), "a/", "/", 1000, &prefixes);
   EXPECT_EQ(keys, (std::vector<std::string>{"a/1", "a/2"}));
   EXPECT_EQ(prefixes, (std::vector<std::string>{"a/sub/"}));
 
-  keys = ListAll(store(), "a", "", 1000);
+  keys = ListKeys(store(), "a", "", 1000);
   EXPECT_EQ(keys, (std::vector<std::string>{"a-sibling", "a/1", "a/2", "a/sub/3", "a/sub/4"}));
 
   prefixes.clear();
-  keys = ListAll(store(), "emptydir/", "/", 1000, &prefixes);
+  keys = ListKeys(store(), "emptydir/", "/", 1000, &prefixes);
   EXPECT_EQ(keys, (std::vector<std::string>{"emptydir/"}));
   EXPECT_TRUE(prefixes.empty());
 
@@ -246,13 +234,13 @@ TEST_P(BlobStoreConformance, PaginationVisitsEveryKeyOnce) {
   }
   for (auto& t : threads) t.join();
   ASSERT_EQ(failures.load(), 0);
-  auto all = ListAll(store(), "many/", "", 1000);
+  auto all = ListKeys(store(), "many/", "", 1000);
   ASSERT_EQ(all.size(), static_cast<size_t>(kKeys));
   EXPECT_TRUE(std::is_sorted(all.begin(), all.end()));
   EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), all.size());
-  EXPECT_EQ(ListAll(store(), "many/", "", 7).size(), static_cast<size_t>(kKeys));
+  EXPECT_EQ(ListKeys(store(), "many/", "", 7).size(), static_cast<size_t>(kKeys));
   std::vector<std::string> prefixes;
-  EXPECT_TRUE(ListAll(store(), "", "/", 1, &prefixes).empty());
+  EXPECT_TRUE(ListKeys(store(), "", "/", 1, &prefixes).empty());
   EXPECT_EQ(prefixes, (std::vector<std::string>{"many/"}));
 }
 
@@ -379,8 +367,8 @@ TEST_P(BlobStoreConformance, ConcurrentWritersAndReaders) {
         std::string shared(100 + t, static_cast<char>('a' + t));
         if (!PutString(store(), "shared", shared).ok()) failures++;
         auto seen = GetString(store(), "shared");
-        if (!seen.ok() || seen->empty() ||
-            *seen != std::string(seen->size(), (*seen)[0]) || seen->size() != 100u + ((*seen)[0] - 'a')) {
+        if (!seen.ok() || seen->empty() || *seen != std::string(seen->size(), (*seen)[0]) ||
+            seen->size() != 100u + ((*seen)[0] - 'a')) {
           failures++;
         }
       }

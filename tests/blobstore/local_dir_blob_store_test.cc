@@ -27,28 +27,13 @@ INSTANTIATE_TEST_SUITE_P(LocalDir, BlobStoreConformance,
                              /*path_like_keys_only=*/true}),
                          [](const auto& info) { return info.param.name; });
 
-class LocalDirTest : public ::testing::Test {
+class LocalDirTest : public LocalDirFixture {
  protected:
-  void SetUp() override {
-    ASSERT_FALSE(dir_.path().empty());
-    Reopen();
-  }
-  void Reopen() {
-    store_.reset();
-    auto opened = LocalDirBlobStore::Open(dir_.path(), &clock_);
-    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-    store_ = std::move(*opened);
-  }
-  std::string Path(const std::string& relative) const { return dir_.path() + "/" + relative; }
-  LocalDirBlobStore& store() { return *store_; }
   void MustPut(const std::string& key, const std::string& data, const PutOptions& options = {}) {
     auto put = PutString(store(), key, data, options);
     ASSERT_TRUE(put.ok()) << key << ": " << put.status().ToString();
   }
 
-  base::SystemClock clock_;
-  TempDir dir_;  // before store_, so that the store closes first
-  std::unique_ptr<LocalDirBlobStore> store_;
 };
 
 TEST_F(LocalDirTest, DescribeNamesTheDirectory) {

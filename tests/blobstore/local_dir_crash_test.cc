@@ -17,19 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 using CrashPoint = LocalDirBlobStore::CrashPoint;
 
-class LocalDirCrashTest : public ::testing::Test {
+class LocalDirCrashTest : public LocalDirFixture {
  protected:
-  void SetUp() override {
-    ASSERT_FALSE(dir_.path().empty());
-    Reopen();
-  }
-  void Reopen() {
-    store_.reset();
-    auto opened = LocalDirBlobStore::Open(dir_.path(), &clock_);
-    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-    store_ = std::move(*opened);
-  }
-  std::string Path(const std::string& relative) const { return dir_.path() + "/" + relative; }
   std::string SidecarPath(const std::string& key) const {
     std::string hash = base::Sha256Hex(key);
     return Path(".shadowfs/meta/" + hash.substr(0, 2) + "/" + hash.substr(2) + ".json");
@@ -38,7 +27,6 @@ class LocalDirCrashTest : public ::testing::Test {
     return localdir::SidecarStore::Decode(key, ReadFile(SidecarPath(key)));
   }
   size_t TempFiles() const { return CountEntries(Path(".shadowfs/tmp")); }
-  LocalDirBlobStore& store() { return *store_; }
 
   // Puts v1 with m1, then a v2 with m2 that "crashes" at `point`.
   void PutThenCrash(CrashPoint point) {
@@ -57,9 +45,6 @@ class LocalDirCrashTest : public ::testing::Test {
     EXPECT_EQ(*GetString(store(), "dir/k"), data);
   }
 
-  base::SystemClock clock_;
-  TempDir dir_;
-  std::unique_ptr<LocalDirBlobStore> store_;
   const UserMetadata m1_ = {{"mode", "33188"}, {"mtime", "1"}};
   const UserMetadata m2_ = {{"mode", "33261"}, {"mtime", "2"}};
 };

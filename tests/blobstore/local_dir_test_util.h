@@ -14,6 +14,7 @@
 
 #include "blobstore/base/clock.h"
 #include "blobstore/local_dir_blob_store.h"
+#include "tests/blobstore/list_keys.h"
 
 namespace shadowfs::blobstore::testing {
 
@@ -58,30 +59,6 @@ inline size_t CountEntries(const std::string& dir) {
   return n;
 }
 
-// Every key (and, if asked, common prefix) of a listing, following continuation tokens.
-inline std::vector<std::string> ListKeys(BlobStore& store, const std::string& prefix = "",
-                                         const std::string& delimiter = "", int page_size = 1000,
-                                         std::vector<std::string>* prefixes = nullptr) {
-  std::vector<std::string> keys;
-  ListOptions options;
-  options.prefix = prefix;
-  options.delimiter = delimiter;
-  options.max_keys = page_size;
-  for (int pages = 0; pages < 100000; ++pages) {
-    auto page = store.List(options);
-    EXPECT_TRUE(page.ok()) << page.status().ToString();
-    if (!page.ok()) break;
-    EXPECT_LE(page->objects.size() + page->common_prefixes.size(), size_t(page_size));
-    for (auto& o : page->objects) keys.push_back(o.key);
-    if (prefixes)
-      prefixes->insert(prefixes->end(), page->common_prefixes.begin(), page->common_prefixes.end());
-    if (!page->truncated) break;
-    options.continuation_token = page->next_continuation_token;
-  }
-  return keys;
-}
-
-// A LocalDirBlobStore in a fresh temporary directory that goes away with it.
 class OwningLocalDirStore final : public BlobStore {
  public:
   explicit OwningLocalDirStore(base::Clock* clock) {
@@ -111,6 +88,27 @@ class OwningLocalDirStore final : public BlobStore {
 
  private:
   TempDir dir_;  // declared first: removed after the store is closed
+  std::unique_ptr<LocalDirBlobStore> store_;
+};
+
+// A fresh LocalDirBlobStore over a temp directory, reopenable as after a restart.
+class LocalDirFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    Reopen();
+  }
+  void Reopen() {
+    store_.reset();
+    auto opened = LocalDirBlobStore::Open(dir_.path(), &clock_);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(*opened);
+  }
+  std::string Path(const std::string& relative) const { return dir_.path() + "/" + relative; }
+  LocalDirBlobStore& store() { return *store_; }
+
+  base::SystemClock clock_;
+  TempDir dir_;  // before store_, so that the store closes first
   std::unique_ptr<LocalDirBlobStore> store_;
 };
 

@@ -119,8 +119,8 @@ TEST_F(AwsCliInteropTest, WrittenByAwsCliReadByShadowfs) {
       f.write(data.data(), static_cast<std::streamsize>(data.size()));
     }
     std::string key = "from-cli/size " + std::to_string(size);
-    auto r = Aws({"s3", "cp", in, "s3://" + store_->config().bucket + "/" + key,
-                  "--metadata", "mode=33261"});
+    auto r = Aws({"s3", "cp", in, "s3://" + store_->config().bucket + "/" + key, "--metadata",
+                  "mode=33261"});
     ASSERT_EQ(r.exit_code, 0) << r.output;
     auto back = blobstore::GetString(*store_, key);
     ASSERT_TRUE(back.ok()) << back.status().ToString();

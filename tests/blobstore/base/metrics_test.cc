@@ -34,8 +34,8 @@ TEST(MetricsTest, PrometheusTextFormat) {
   MetricsRegistry registry;
   registry.GetCounter("shadowfs_requests_total", "Requests.", {{"op", "get"}}).Increment(3);
   registry.GetGauge("shadowfs_store_bytes", "Bytes used.").Set(1.5);
-  auto& h = registry.GetHistogram("shadowfs_latency_seconds", "Latency.", {{"op", "get"}},
-                                  {0.1, 1});
+  auto& h =
+      registry.GetHistogram("shadowfs_latency_seconds", "Latency.", {{"op", "get"}}, {0.1, 1});
   h.Observe(0.05);
   h.Observe(0.5);
   h.Observe(5);

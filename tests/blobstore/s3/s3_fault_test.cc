@@ -210,6 +210,38 @@ TEST_F(S3FaultTest, ParallelGetPinsEveryPartToTheFirstEtag) {
   }
 }
 
+TEST_F(S3FaultTest, WithoutParallelismALargeGetIsOneRequest) {
+  // Splitting buys nothing without parallelism and costs a round trip per part.
+  auto store = Store([](S3Config& c) {
+    c.parallel_get_threshold = 1000;
+    c.get_part_size = 1000;
+    c.parallelism = 1;
+  });
+  const std::string data = RandomBytes(5500, 4);
+  peer_.SetHandler([&](const PeerRequest& r) { return ServeObject(r, data, "v1"); });
+  auto got = blobstore::GetString(*store, "k");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(*got == data);
+  ASSERT_EQ(peer_.requests().size(), 1u);
+  EXPECT_EQ(*peer_.requests()[0].Header("range"), "bytes=0-");
+}
+
+TEST_F(S3FaultTest, RemainderBelowTheParallelThresholdIsOneRequest) {
+  auto store = Store([](S3Config& c) {
+    c.parallel_get_threshold = 10000;
+    c.get_part_size = 1000;
+    c.parallelism = 4;
+  });
+  const std::string data = RandomBytes(5500, 5);
+  peer_.SetHandler([&](const PeerRequest& r) { return ServeObject(r, data, "v1"); });
+  auto got = blobstore::GetString(*store, "k");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(*got == data);
+  auto requests = peer_.requests();
+  ASSERT_EQ(requests.size(), 2u);  // the first part, then the 4500-byte rest in one piece
+  EXPECT_EQ(*requests[1].Header("range"), "bytes=1000-5499");
+}
+
 TEST_F(S3FaultTest, OverwriteDuringAParallelGetIsAConflict) {
   auto store = Store([](S3Config& c) {
     c.parallel_get_threshold = 1000;
