@@ -8,6 +8,7 @@
 #include "blobstore/base/logging.h"
 #include "blobstore/base/metrics.h"
 #include "cli/primary.h"
+#include "cli/reconcile_command.h"
 #include "cli/selfcheck.h"
 
 namespace {
@@ -49,6 +50,9 @@ int Main(int argc, char** argv) {
                         "local-directory primary)");
   shadowfs::cli::AddPrimaryFlags(selfcheck, &selfcheck_options);
 
+  shadowfs::cli::ReconcileCommandOptions reconcile_options;
+  auto* reconcile = shadowfs::cli::AddReconcileCommand(app, &reconcile_options);
+
   CLI11_PARSE(app, argc, argv);
 
   shadowfs::base::LogLevel level;
@@ -62,6 +66,7 @@ int Main(int argc, char** argv) {
   shadowfs::base::Runtime runtime{&clock, &logger, &metrics};
 
   if (*selfcheck) return RunSelfCheckCommand(selfcheck_options, runtime);
+  if (*reconcile) return shadowfs::cli::RunReconcileCommand(reconcile_options, runtime);
   return 0;
 }
 

@@ -1,0 +1,40 @@
+// The vocabulary shared by the prediction engine (predict/) and the shadow store, which may not
+// depend on each other: predict/ emits PrefetchRequests into a PrefetchSink (implemented by the
+// shadow Materializer) and answers ReuseScorer questions (asked by the store's eviction).
+// Implementations of both interfaces are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "blobstore/base/clock.h"
+
+namespace shadowfs::base {
+
+struct PrefetchRequest {
+  std::string key;
+  uint64_t offset = 0;
+  uint64_t length = 0;        // 0: to the end of the object
+  std::string expected_etag;  // the validation token (If-Match); empty: whatever is current
+  double probability = 0;     // calibrated probability that the range is read within the horizon
+  WallTime expected_read{};   // when the read is predicted, for timeliness accounting
+  std::string expert;         // which expert proposed it, for per-expert accounting
+};
+
+class PrefetchSink {
+ public:
+  virtual ~PrefetchSink() = default;
+  // Queues the request; false if it was refused (budgets full, already present, shutting down).
+  // Never blocks on I/O: called from the prediction engine's thread.
+  virtual bool Offer(PrefetchRequest request) = 0;
+};
+
+class ReuseScorer {
+ public:
+  virtual ~ReuseScorer() = default;
+  // Probability in [0, 1] that `key` is read again within the horizon.
+  virtual double ReuseProbability(std::string_view key, WallTime now) = 0;
+};
+
+}  // namespace shadowfs::base

@@ -1,0 +1,233 @@
+#include "blobstore/shadow/materializer.h"
+
+#include <algorithm>
+#include <deque>
+
+#include "blobstore/base/executor.h"
+#include "blobstore/base/logging.h"
+#include "blobstore/byte_io.h"
+
+namespace shadowfs::shadow {
+
+using base::Status;
+
+// Lock order: mu_ is a leaf with respect to the store (never held while calling the store or
+// the primary).
+struct Materializer::Impl {
+  Impl(blobstore::BlobStore* primary, ShadowStore* store, MaterializerOptions options,
+       base::Runtime runtime)
+      : primary(primary), store(store), options(options), runtime(runtime) {
+    tokens = static_cast<double>(options.burst_bytes);
+    last_refill = runtime.clock->Monotonic();
+  }
+
+  Status Run(const MaterializeRequest& request);
+  // Waits for `n` bytes of bandwidth (token bucket on the Runtime clock) and room in flight.
+  void Acquire(uint64_t n) EXCLUDES(mu_);
+  void Release(uint64_t n) EXCLUDES(mu_);
+  bool AlreadyPresent(const MaterializeRequest& request) const;
+  void Count(const Status& s) EXCLUDES(mu_);
+
+  blobstore::BlobStore* const primary;
+  ShadowStore* const store;
+  const MaterializerOptions options;
+  const base::Runtime runtime;
+
+  mutable base::Mutex mu_;
+  base::CondVar cv_;  // in-flight bytes released, or a task finished
+  double tokens GUARDED_BY(mu_) = 0;
+  base::MonoTime last_refill GUARDED_BY(mu_);
+  uint64_t in_flight GUARDED_BY(mu_) = 0;
+  size_t pending GUARDED_BY(mu_) = 0;  // queued or running
+  bool stopping GUARDED_BY(mu_) = false;
+  Stats stats GUARDED_BY(mu_);
+
+  // Last member: destroyed (joined) first, while the state its tasks use is alive.
+  std::unique_ptr<base::ThreadPool> pool;
+};
+
+void Materializer::Impl::Acquire(uint64_t n) {
+  base::MutexLock lock(&mu_);
+  while (in_flight > 0 && in_flight + n > options.max_bytes_in_flight) cv_.Wait(&mu_);
+  in_flight += n;
+  if (options.bandwidth_bytes_per_second == 0) return;
+  const double rate = static_cast<double>(options.bandwidth_bytes_per_second);
+  const double burst = static_cast<double>(std::max<uint64_t>(options.burst_bytes, 1));
+  // A request larger than the burst waits for a full bucket and then goes into debt, which
+  // later requests repay.
+  const double want = std::min(static_cast<double>(n), burst);
+  for (;;) {
+    base::MonoTime now = runtime.clock->Monotonic();
+    tokens =
+        std::min(burst, tokens + rate * std::chrono::duration<double>(now - last_refill).count());
+    last_refill = now;
+    if (tokens >= want) {
+      tokens -= static_cast<double>(n);
+      return;
+    }
+    auto wait = std::chrono::duration<double>((want - tokens) / rate);
+    // Sleep without the lock; with a FakeClock the sleep advances time at once.
+    mu_.Unlock();
+    runtime.clock->SleepFor(std::chrono::duration_cast<std::chrono::nanoseconds>(wait) +
+                            std::chrono::nanoseconds(1));
+    mu_.Lock();
+  }
+}
+
+void Materializer::Impl::Release(uint64_t n) {
+  base::MutexLock lock(&mu_);
+  in_flight -= n;
+  cv_.SignalAll();
+}
+
+bool Materializer::Impl::AlreadyPresent(const MaterializeRequest& r) const {
+  if (r.expected_etag.empty()) return false;
+  std::optional<ShadowInfo> info = store->Find(r.key);
+  if (!info || info->etag != r.expected_etag) return false;
+  if (info->complete()) return true;
+  // Partial: present only if every chunk of the range is; Find does not say which, so only a
+  // complete shadow counts here and the store skips present chunks on Fill.
+  return false;
+}
+
+Status Materializer::Impl::Run(const MaterializeRequest& r) {
+  std::string etag = r.expected_etag;
+  if (etag.empty()) {
+    SHADOWFS_ASSIGN_OR_RETURN(blobstore::ObjectInfo head, primary->Head(r.key));
+    etag = head.etag;
+  }
+  std::optional<ShadowInfo> existing = store->Find(r.key);
+  if (existing && existing->etag == etag && existing->complete()) return Status::Ok();
+  const uint64_t chunk =
+      existing && existing->etag == etag ? existing->chunk_size : store->chunk_size();
+  uint64_t begin = r.offset / chunk * chunk;
+  // Pieces of at most the burst (whole chunks), so that the bucket is never far in debt and a
+  // failure loses one piece.
+  const uint64_t piece = std::max<uint64_t>(
+      chunk, std::min<uint64_t>(options.burst_bytes, 8ull << 20) / chunk * chunk);
+  std::optional<uint64_t> end;  // exclusive, chunk-aligned; unknown until the first response
+  if (r.length > 0) end = (r.offset + r.length + chunk - 1) / chunk * chunk;
+  while (!end || begin < *end) {
+    uint64_t len = end ? std::min(piece, *end - begin) : piece;
+    blobstore::GetOptions get;
+    get.range = blobstore::ByteRange::Span(begin, len);
+    get.conditions.if_match = etag;
+    blobstore::StringSink sink;
+    Acquire(len);
+    auto got = primary->Get(r.key, get, sink);
+    Release(len);
+    if (!got.ok()) {
+      if (got.status().IsConflict() || got.status().IsNotFound()) {
+        Status drop = store->Drop(r.key);
+        if (!drop.ok()) return drop;
+      }
+      return got.status();
+    }
+    std::string data = sink.Take();
+    {
+      base::MutexLock lock(&mu_);
+      stats.bytes_fetched += data.size();
+    }
+    const uint64_t size = got->info.size;
+    if (begin >= size && size > 0) break;
+    if (data.size() != got->length || got->offset != begin) {
+      return Status::Corruption("primary returned bytes [" + std::to_string(got->offset) + ", +" +
+                                std::to_string(got->length) + ") of '" + r.key +
+                                "' for a request of [" + std::to_string(begin) + ", +" +
+                                std::to_string(len) + ")");
+    }
+    if (!end) end = size;
+    *end = std::min(*end, size);
+    SHADOWFS_RETURN_IF_ERROR(store->Fill(r.key, etag, size, begin, data, r.fill));
+    begin += data.size();
+    if (data.empty()) break;
+  }
+  return Status::Ok();
+}
+
+void Materializer::Impl::Count(const Status& s) {
+  base::MutexLock lock(&mu_);
+  if (s.ok()) {
+    ++stats.completed;
+  } else if (s.IsConflict()) {
+    ++stats.conflicts;
+  } else {
+    ++stats.failed;
+  }
+}
+
+Materializer::Materializer(blobstore::BlobStore* primary, ShadowStore* store,
+                           MaterializerOptions options, base::Runtime runtime)
+    : impl_(std::make_unique<Impl>(primary, store, options, runtime)) {
+  // Our own bound decides refusals; the pool's queue is big enough never to block Submit.
+  impl_->pool = std::make_unique<base::ThreadPool>(
+      "materialize", std::max(1, options.max_concurrent), options.max_queued + 1);
+}
+
+Materializer::~Materializer() {
+  {
+    base::MutexLock lock(&impl_->mu_);
+    impl_->stopping = true;
+  }
+  impl_->pool.reset();  // queued tasks see `stopping` and return; running ones finish
+}
+
+Status Materializer::Materialize(const MaterializeRequest& request) {
+  Status s = impl_->Run(request);
+  impl_->Count(s);
+  return s;
+}
+
+bool Materializer::Submit(MaterializeRequest request) {
+  Impl& d = *impl_;
+  bool present = d.AlreadyPresent(request);
+  {
+    base::MutexLock lock(&d.mu_);
+    if (present || d.stopping || d.pending >= d.options.max_queued) {
+      ++d.stats.refused;
+      return false;
+    }
+    ++d.pending;
+  }
+  d.pool->Submit([&d, request = std::move(request)] {
+    bool stopping;
+    {
+      base::MutexLock lock(&d.mu_);
+      stopping = d.stopping;
+    }
+    if (!stopping) {
+      Status s = d.Run(request);
+      if (!s.ok()) {
+        base::LogStream(*d.runtime.logger, base::LogLevel::kDebug)
+            << "materialize '" << request.key << "': " << s.ToString();
+      }
+      d.Count(s);
+    }
+    base::MutexLock lock(&d.mu_);
+    --d.pending;
+    d.cv_.SignalAll();
+  });
+  return true;
+}
+
+bool Materializer::Offer(base::PrefetchRequest request) {
+  MaterializeRequest r;
+  r.key = std::move(request.key);
+  r.offset = request.offset;
+  r.length = request.length;
+  r.expected_etag = std::move(request.expected_etag);
+  r.fill.origin = Origin::kPrefetch;
+  return Submit(std::move(r));
+}
+
+void Materializer::Drain() {
+  base::MutexLock lock(&impl_->mu_);
+  while (impl_->pending > 0) impl_->cv_.Wait(&impl_->mu_);
+}
+
+Materializer::Stats Materializer::stats() const {
+  base::MutexLock lock(&impl_->mu_);
+  return impl_->stats;
+}
+
+}  // namespace shadowfs::shadow

@@ -1,0 +1,181 @@
+// ShadowStore: the local store of shadows under one directory: shadow files (format.h), an SQLite
+// catalog (WAL) mirrored by an in-memory index for the hot path, the confidence model, a hard
+// byte cap with eviction by expected value, pins and TTLs. DESIGN.md section 3.
+//
+// Layout of the store directory:
+//   catalog.db           the catalog (SQLite, WAL mode)
+//   shadows/XX/<name>    one file per shadow version; <name> derives from the key and ETag, so a
+//                        new version never overwrites the file an old reader still has open
+//   tmp/                 files being written
+//   reconcile.lock       held (flock) by the one active reconciler of this store
+//
+// Serving rule, in one function (Read): bytes are served from a shadow iff valid_from <= now,
+// it has not expired, every chunk of the range is present and verifies, and its confidence is
+// at least min_confidence. Otherwise Read says why not, so the caller can revalidate (a
+// low-confidence shadow whose ETag still matches is served after a 304) instead of refetching.
+//
+// Durability: a shadow file is complete and durable (temp, fsync, rename) before its catalog row
+// commits; Open removes files without rows and rows without files. Hot-path bookkeeping (hits,
+// last access) is batched and written off the read path.
+//
+// Capacity: bytes on disk never exceed capacity_bytes. Space is reserved before a chunk is
+// written; if it cannot be found by evicting unpinned shadows of lower expected value, the write
+// is refused with NoSpace (the caller serves from the primary without caching). A shadow evicted
+// while a reader has its file open still counts against the cap until that reader lets go.
+//
+// Thread-safe. Lock order: the store's index mutex, then a shadow's file lock; neither is held
+// across a read of shadow data, an fsync, or a catalog transaction.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "blobstore/base/prefetch.h"
+#include "blobstore/base/result.h"
+#include "blobstore/base/runtime.h"
+#include "blobstore/shadow/codec.h"
+#include "blobstore/shadow/shadow_file.h"
+
+namespace shadowfs::shadow {
+
+enum class Origin { kPrefetch, kRead, kWrite, kManual };
+std::string_view OriginName(Origin origin);  // "prefetch", "read", "write", "manual"
+
+// A snapshot of one shadow's metadata.
+struct ShadowInfo {
+  std::string key;
+  std::string etag;
+  std::string version_id;
+  uint64_t size = 0;          // of the object
+  uint64_t bytes_stored = 0;  // on disk
+  uint32_t chunk_size = 0;
+  uint32_t chunk_count = 0;
+  uint32_t chunks_present = 0;
+  std::array<uint32_t, 3> chunks_by_codec{};  // indexed by Codec
+  Origin origin = Origin::kRead;
+  base::WallTime created{};
+  base::WallTime valid_from{};
+  base::WallTime expires_at{};  // epoch (zero) = never
+  base::WallTime last_verified{};
+  base::WallTime last_access{};
+  uint64_t hits = 0;
+  bool pinned = false;
+  double confidence = 0;  // at the time of the snapshot
+  bool complete() const { return chunks_present == chunk_count; }
+};
+
+// Why a read was not served from a shadow.
+enum class Miss {
+  kNone,           // served
+  kNoShadow,       // no shadow of this key
+  kPartial,        // a chunk of the range is absent (first_missing_chunk)
+  kNotYetValid,    // valid_from is in the future
+  kExpired,        // past expires_at
+  kLowConfidence,  // below min_confidence: revalidate with If-None-Match
+  kCorrupt,        // a chunk failed its checksum; it was dropped and must be refetched
+};
+std::string_view MissName(Miss miss);
+
+struct ShadowRead {
+  Miss miss = Miss::kNone;
+  uint64_t bytes = 0;  // served into out[0, bytes) when miss == kNone
+  std::string etag;    // of the shadow consulted, if any (for If-None-Match)
+  uint32_t first_missing_chunk = 0;
+};
+
+struct ShadowStoreOptions {
+  std::string dir;
+  uint64_t capacity_bytes = 10ull << 30;
+  double min_confidence = 0.9;
+  uint32_t chunk_size = 1u << 20;
+  // lz4 by default: it decodes at ~2 GB/s a core, zstd at ~1.2 (tests/bench/README.md), and a
+  // shadow is read far more often than written.
+  CodecOptions codec = {.preferred = Codec::kLz4};
+  // Change-rate prior for keys and prefixes never observed: expected version changes per day.
+  double prior_changes_per_day = 0.1;
+  std::chrono::milliseconds flush_interval{2000};  // batched catalog writes
+};
+
+struct FillOptions {
+  Origin origin = Origin::kRead;
+  std::string version_id;
+  // When the shadow may start serving; epoch (zero) = now. A future time schedules the shadow.
+  base::WallTime valid_from{};
+  std::optional<std::chrono::seconds> ttl;  // from now; nullopt = no expiry
+  bool pin = false;
+};
+
+class ShadowStore {
+ public:
+  // Opens (creating if needed) the store in options.dir: loads the catalog into memory and
+  // cleans up after a crash. `scorer` (may be null: recency/frequency is used) ranks eviction.
+  static base::Result<std::unique_ptr<ShadowStore>> Open(ShadowStoreOptions options,
+                                                         base::Runtime runtime,
+                                                         base::ReuseScorer* scorer = nullptr);
+  ~ShadowStore();  // flushes batched catalog updates
+  ShadowStore(const ShadowStore&) = delete;
+  ShadowStore& operator=(const ShadowStore&) = delete;
+
+  // The serving rule. Reads [offset, offset + out.size()) of `key`, clipped at the object's end.
+  // An I/O error is a failed Result; every "not from the shadow" answer is a ShadowRead.
+  base::Result<ShadowRead> Read(std::string_view key, uint64_t offset, std::span<char> out,
+                                ReadContext& ctx);
+
+  std::optional<ShadowInfo> Find(std::string_view key) const;
+  std::vector<ShadowInfo> List(std::string_view prefix) const;  // in key order
+
+  // Stores `data`, the bytes of version `etag` of `key` (an object of `size` bytes) starting at
+  // `offset`, a multiple of the chunk size. Chunks wholly covered (and the object's last chunk
+  // if `data` reaches the end) are stored; a shadow of another ETag is replaced. A new version
+  // starts with last_verified = now (it was just fetched or written with a known ETag).
+  base::Status Fill(std::string_view key, std::string_view etag, uint64_t size, uint64_t offset,
+                    std::string_view data, const FillOptions& options);
+
+  // The reconciler or a revalidation saw version `etag` of `key` on the primary at `when`: a
+  // match refreshes last_verified (confidence back to 1), a mismatch drops the shadow. Both are
+  // observations for the change-rate model. Returns whether the shadow matched.
+  base::Result<bool> Verify(std::string_view key, std::string_view etag, base::WallTime when);
+  // The object no longer exists on the primary.
+  base::Status ObserveDeleted(std::string_view key, base::WallTime when);
+
+  base::Status Drop(std::string_view key);
+  base::Status SetPinned(std::string_view key, bool pinned);
+  base::Status SetExpiry(std::string_view key, std::optional<std::chrono::seconds> ttl);
+
+  // Maintenance, run by the reconciler.
+  struct MaintenanceReport {
+    uint64_t expired = 0;
+    uint64_t evicted = 0;
+    uint64_t orphans_removed = 0;
+    uint64_t chunks_scrubbed = 0;
+    uint64_t corrupt_chunks = 0;
+  };
+  base::Result<MaintenanceReport> ExpireAndEvict();
+  base::Result<MaintenanceReport> RemoveOrphans();
+  // Re-verifies up to `max_bytes` of stored chunks, resuming where the last call stopped;
+  // corrupt chunks are dropped.
+  base::Result<MaintenanceReport> Scrub(uint64_t max_bytes);
+
+  // The confidence of a shadow verified at `last_verified`, now. Exposed for the CLI.
+  double Confidence(std::string_view key, base::WallTime last_verified) const;
+
+  uint64_t used_bytes() const;
+  uint64_t capacity_bytes() const;
+  uint32_t chunk_size() const;  // of new shadows (existing ones keep theirs: see Find)
+  base::Status Flush();         // writes batched catalog updates now
+
+  struct Impl;
+
+ private:
+  explicit ShadowStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace shadowfs::shadow

@@ -1,0 +1,181 @@
+#include "cli/reconcile_command.h"
+
+#include <signal.h>
+
+#include <cctype>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "blobstore/reconcile/reconciler.h"
+#include "blobstore/shadow/materializer.h"
+#include "blobstore/shadow/shadow_store.h"
+
+namespace shadowfs::cli {
+
+using base::Result;
+using base::Status;
+
+namespace {
+
+// "10G", "512M", "1T", "4096": binary multiples.
+Result<uint64_t> ParseSize(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
+    ++digits;
+  }
+  std::string unit = text.substr(digits);
+  if (digits == 0 || digits > 15 || unit.size() > 1) {
+    return Status::InvalidArgument("bad size '" + text + "': use bytes or a K, M, G or T suffix");
+  }
+  uint64_t value = std::stoull(text.substr(0, digits));
+  int shift = 0;
+  switch (unit.empty() ? 'B' : std::toupper(static_cast<unsigned char>(unit[0]))) {
+    case 'B':
+      shift = 0;
+      break;
+    case 'K':
+      shift = 10;
+      break;
+    case 'M':
+      shift = 20;
+      break;
+    case 'G':
+      shift = 30;
+      break;
+    case 'T':
+      shift = 40;
+      break;
+    default:
+      return Status::InvalidArgument("bad size '" + text + "': use bytes or a K, M, G or T suffix");
+  }
+  return value << shift;
+}
+
+nlohmann::json ReportJson(const reconcile::CycleReport& r) {
+  nlohmann::json j = {
+      {"shadows", r.shadows},
+      {"list_requests", r.list_requests},
+      {"matched", r.matched},
+      {"changed", r.changed},
+      {"deleted", r.deleted},
+      {"rematerialized", r.rematerialized},
+      {"skipped", r.skipped},
+      {"store_errors", r.store_errors},
+      {"expired", r.maintenance.expired},
+      {"evicted", r.maintenance.evicted},
+      {"orphans_removed", r.maintenance.orphans_removed},
+      {"chunks_scrubbed", r.maintenance.chunks_scrubbed},
+      {"corrupt_chunks", r.maintenance.corrupt_chunks},
+      {"lag_seconds", r.lag_seconds},
+      {"duration_ms", r.duration.count()},
+  };
+  j["error"] = r.error.ok() ? nlohmann::json(nullptr) : nlohmann::json(r.error.ToString());
+  return j;
+}
+
+std::string ReportLine(const reconcile::CycleReport& r) {
+  return std::to_string(r.shadows) + " shadows, " + std::to_string(r.list_requests) +
+         " list requests: " + std::to_string(r.matched) + " matched, " + std::to_string(r.changed) +
+         " changed, " + std::to_string(r.deleted) + " deleted, " +
+         std::to_string(r.rematerialized) + " rematerialized, " +
+         std::to_string(r.maintenance.expired) + " expired, " +
+         std::to_string(r.maintenance.evicted) + " evicted, " +
+         std::to_string(r.maintenance.orphans_removed) + " orphans removed, " +
+         std::to_string(r.maintenance.chunks_scrubbed) + " chunks scrubbed (" +
+         std::to_string(r.maintenance.corrupt_chunks) + " corrupt) in " +
+         std::to_string(r.duration.count()) + " ms";
+}
+
+int Fail(const Status& status) {
+  std::cerr << "shadowfs reconcile: " << status.message() << "\n";
+  return 1;
+}
+
+// Blocks until SIGTERM or SIGINT (blocked in every thread since before any was started).
+void WaitForTermination(const sigset_t& signals) {
+  int signal = 0;
+  while (sigwait(&signals, &signal) != 0) {
+  }
+}
+
+}  // namespace
+
+CLI::App* AddReconcileCommand(CLI::App& app, ReconcileCommandOptions* o) {
+  auto* cmd = app.add_subcommand(
+      "reconcile",
+      "Check a shadow store against its primary: refresh matching shadows, drop changed and "
+      "deleted ones, expire, evict, remove orphans and scrub");
+  cmd->add_option("--store", o->store_dir, "The shadow store directory")->required();
+  cmd->add_option("primary", o->primary.url, "file:///dir, s3://bucket[/prefix] or mem://")
+      ->required();
+  auto* once = cmd->add_flag("--once", o->once, "Run one cycle, print a summary and exit");
+  cmd->add_option("--interval", o->interval_seconds, "Seconds between cycles")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber)
+      ->excludes(once);
+  cmd->add_option("--cache-size", o->cache_size,
+                  "The store's byte cap, enforced by eviction (K, M, G, T suffixes)")
+      ->capture_default_str();
+  cmd->add_flag("--json", o->json, "With --once: print the summary as a JSON object")->needs(once);
+  AddPrimaryFlags(cmd, &o->primary);
+  return cmd;
+}
+
+int RunReconcileCommand(const ReconcileCommandOptions& o, base::Runtime runtime) {
+  // Signals are taken synchronously by this thread: block them before any thread exists, so
+  // every thread inherits the mask and none is interrupted.
+  sigset_t signals;
+  sigemptyset(&signals);
+  if (!o.once) {
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  }
+
+  auto capacity = ParseSize(o.cache_size);
+  if (!capacity.ok()) return Fail(capacity.status());
+  auto primary = OpenPrimary(o.primary, runtime);
+  if (!primary.ok()) return Fail(primary.status());
+
+  shadow::ShadowStoreOptions store_options;
+  store_options.dir = o.store_dir;
+  store_options.capacity_bytes = *capacity;
+  auto store = shadow::ShadowStore::Open(store_options, runtime);
+  if (!store.ok()) return Fail(store.status());
+
+  // No prediction engine runs here, so nothing scores reuse: the materializer only refetches
+  // changed shadows that are pinned.
+  shadow::Materializer materializer(primary->store.get(), store->get(), {}, runtime);
+
+  reconcile::ReconcilerOptions options;
+  options.store_dir = o.store_dir;
+  options.interval = std::chrono::seconds(o.interval_seconds);
+  auto reconciler = reconcile::Reconciler::Create(primary->store.get(), store->get(), &materializer,
+                                                  nullptr, options, runtime);
+  if (!reconciler.ok()) return Fail(reconciler.status());
+
+  if (o.once) {
+    reconcile::CycleReport report = (*reconciler)->RunCycle();
+    materializer.Drain();
+    if (o.json) {
+      std::cout << ReportJson(report).dump() << "\n";
+    } else {
+      std::cout << ReportLine(report) << "\n";
+    }
+    if (!report.error.ok()) return Fail(report.error);
+    return 0;
+  }
+
+  (*reconciler)->Start();
+  // Readiness for a Type=notify systemd unit (sd_notify READY=1) goes here.
+  runtime.logger->Log(base::LogLevel::kInfo, "reconciling " + o.store_dir + " against " +
+                                                 primary->store->Describe() + " every " +
+                                                 std::to_string(o.interval_seconds) + " s");
+  WaitForTermination(signals);
+  // Stopping (sd_notify STOPPING=1) goes here. Then tear down in reverse order of construction.
+  (*reconciler)->Stop();
+  return 0;
+}
+
+}  // namespace shadowfs::cli

@@ -1,0 +1,191 @@
+// Materializer: fetch and fill, If-Match conflicts, the bandwidth cap on a FakeClock, the queue
+// bound, and primary failures leaving nothing half-stored.
+#include "blobstore/shadow/materializer.h"
+
+#include <gtest/gtest.h>
+
+#include "blobstore/fault_injection_blob_store.h"
+#include "blobstore/mem_blob_store.h"
+#include "tests/blobstore/shadow/store_test_util.h"
+
+namespace shadowfs::shadow {
+namespace {
+
+using base::Status;
+using testing::kTestChunk;
+using testing::TempDir;
+
+// Holds every Get until opened, so that queued work stays queued.
+class GatedBlobStore final : public blobstore::BlobStore {
+ public:
+  explicit GatedBlobStore(blobstore::BlobStore* base) : base_(base) {}
+  void Open() {
+    base::MutexLock lock(&mu_);
+    open_ = true;
+    cv_.SignalAll();
+  }
+  blobstore::Result<blobstore::ObjectInfo> Head(std::string_view key,
+                                                const blobstore::Preconditions& c) override {
+    return base_->Head(key, c);
+  }
+  using BlobStore::Head;
+  blobstore::Result<blobstore::GetResult> Get(std::string_view key,
+                                              const blobstore::GetOptions& options,
+                                              blobstore::ByteSink& sink) override {
+    {
+      base::MutexLock lock(&mu_);
+      while (!open_) cv_.Wait(&mu_);
+    }
+    return base_->Get(key, options, sink);
+  }
+  blobstore::Result<blobstore::ObjectInfo> Put(std::string_view key, blobstore::ByteSource& body,
+                                               const blobstore::PutOptions& options) override {
+    return base_->Put(key, body, options);
+  }
+  base::Status Delete(std::string_view key) override { return base_->Delete(key); }
+  blobstore::Result<blobstore::ListPage> List(const blobstore::ListOptions& o) override {
+    return base_->List(o);
+  }
+  blobstore::Result<blobstore::ObjectInfo> Copy(std::string_view s, std::string_view d,
+                                                const blobstore::CopyOptions& o) override {
+    return base_->Copy(s, d, o);
+  }
+  blobstore::Result<bool> SupportsConditionalWrites() override { return true; }
+  std::string Describe() const override { return "gated"; }
+
+ private:
+  blobstore::BlobStore* const base_;
+  base::Mutex mu_;
+  base::CondVar cv_;
+  bool open_ GUARDED_BY(mu_) = false;
+};
+
+class MaterializerTest : public ::testing::Test {
+ protected:
+  MaterializerTest() : mem_(rt_.fake_clock()), faulty_(&mem_, rt_.fake_clock()) {
+    ShadowStoreOptions o = testing::StoreOptions(dir_.path() + "/store");
+    store_ = testing::OpenStore(o, rt_.runtime());
+  }
+  std::string Put(const std::string& key, size_t size, uint32_t seed) {
+    std::string data = testing::RandomBytes(size, seed);
+    auto info = blobstore::PutString(mem_, key, data);
+    EXPECT_TRUE(info.ok());
+    return info.ok() ? info->etag : "";
+  }
+  std::string Shadow(const std::string& key, size_t size) {
+    return testing::ReadRange(*store_, key, 0, size).bytes;
+  }
+
+  TempDir dir_;
+  base::OwnedRuntime rt_;
+  blobstore::MemBlobStore mem_;
+  blobstore::FaultInjectionBlobStore faulty_;
+  std::unique_ptr<ShadowStore> store_;
+};
+
+TEST_F(MaterializerTest, FetchesWholeObjectsAndChunkAlignedRanges) {
+  Materializer m(&faulty_, store_.get(), {}, rt_.runtime());
+  std::string etag = Put("a", 10 * kTestChunk + 7, 1);
+  ASSERT_TRUE(m.Materialize({.key = "a"}).ok());  // no ETag: a HEAD first
+  EXPECT_EQ(faulty_.calls(blobstore::BlobOp::kHead), 1);
+  EXPECT_EQ(store_->Find("a")->etag, etag);
+  EXPECT_TRUE(store_->Find("a")->complete());
+  EXPECT_EQ(Shadow("a", 10 * kTestChunk + 7), testing::RandomBytes(10 * kTestChunk + 7, 1));
+
+  // A range in the middle expands to whole chunks.
+  std::string etag_b = Put("b", 10 * kTestChunk, 2);
+  ASSERT_TRUE(
+      m.Materialize({.key = "b", .offset = kTestChunk + 10, .length = 100, .expected_etag = etag_b})
+          .ok());
+  auto info = store_->Find("b");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->chunks_present, 1u);
+  EXPECT_EQ(testing::ReadRange(*store_, "b", kTestChunk, kTestChunk).bytes,
+            testing::RandomBytes(10 * kTestChunk, 2).substr(kTestChunk, kTestChunk));
+  // Already present: refused without a request.
+  faulty_.ResetCounters();
+  EXPECT_FALSE(m.Submit({.key = "a", .expected_etag = etag}));
+  EXPECT_EQ(faulty_.total_calls(), 0);
+  EXPECT_EQ(m.stats().refused, 1u);
+  EXPECT_EQ(m.stats().completed, 2u);
+}
+
+TEST_F(MaterializerTest, ChangedObjectIsAConflictAndDropsTheStaleShadow) {
+  Materializer m(&faulty_, store_.get(), {}, rt_.runtime());
+  std::string old_etag = Put("k", 4 * kTestChunk, 1);
+  ASSERT_TRUE(m.Materialize({.key = "k", .length = kTestChunk, .expected_etag = old_etag}).ok());
+  ASSERT_TRUE(store_->Find("k"));
+  Put("k", 4 * kTestChunk, 2);  // someone else writes a new version
+  Status s = m.Materialize({.key = "k", .offset = kTestChunk, .expected_etag = old_etag});
+  EXPECT_TRUE(s.IsConflict()) << s.ToString();
+  EXPECT_FALSE(store_->Find("k"));
+  EXPECT_EQ(m.stats().conflicts, 1u);
+  EXPECT_TRUE(testing::ShadowFiles(dir_.path() + "/store").empty());
+}
+
+TEST_F(MaterializerTest, BandwidthCapHoldsOnTheFakeClock) {
+  MaterializerOptions mo;
+  mo.max_concurrent = 2;
+  mo.bandwidth_bytes_per_second = 64 * 1024;
+  mo.burst_bytes = 16 * 1024;
+  Materializer m(&faulty_, store_.get(), mo, rt_.runtime());
+  std::vector<std::string> etags;
+  for (int i = 0; i < 8; ++i) etags.push_back(Put("o" + std::to_string(i), 32 * 1024, i));
+  base::MonoTime start = rt_.fake_clock()->Monotonic();
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(m.Submit({.key = "o" + std::to_string(i), .expected_etag = etags[i]}));
+  }
+  m.Drain();
+  double elapsed = std::chrono::duration<double>(rt_.fake_clock()->Monotonic() - start).count();
+  auto stats = m.stats();
+  EXPECT_EQ(stats.completed, 8u);
+  EXPECT_EQ(stats.bytes_fetched, 8u * 32 * 1024);
+  EXPECT_LE(static_cast<double>(stats.bytes_fetched),
+            mo.bandwidth_bytes_per_second * elapsed + mo.burst_bytes);
+  // It was not free either: 256 KiB at 64 KiB/s takes close to 4 s.
+  EXPECT_GE(elapsed, (8.0 * 32 * 1024 - mo.burst_bytes) / mo.bandwidth_bytes_per_second);
+  for (int i = 0; i < 8; ++i) EXPECT_TRUE(store_->Find("o" + std::to_string(i))->complete());
+}
+
+TEST_F(MaterializerTest, RefusesBeyondTheQueueBound) {
+  GatedBlobStore gated(&mem_);
+  MaterializerOptions mo;
+  mo.max_concurrent = 1;
+  mo.max_queued = 2;
+  Materializer m(&gated, store_.get(), mo, rt_.runtime());
+  std::vector<std::string> etags;
+  for (int i = 0; i < 3; ++i) etags.push_back(Put("q" + std::to_string(i), kTestChunk, i));
+  EXPECT_TRUE(m.Submit({.key = "q0", .expected_etag = etags[0]}));
+  EXPECT_TRUE(m.Submit({.key = "q1", .expected_etag = etags[1]}));
+  EXPECT_FALSE(m.Submit({.key = "q2", .expected_etag = etags[2]}));
+  EXPECT_FALSE(m.Offer({.key = "q2", .expected_etag = etags[2]}));
+  EXPECT_EQ(m.stats().refused, 2u);
+  gated.Open();
+  m.Drain();
+  EXPECT_EQ(m.stats().completed, 2u);
+  EXPECT_TRUE(m.Submit({.key = "q2", .expected_etag = etags[2]}));
+  m.Drain();
+  EXPECT_EQ(store_->Find("q2")->origin, Origin::kRead);
+}
+
+TEST_F(MaterializerTest, PrimaryFailuresAreCountedAndNothingIsHalfStored) {
+  Materializer m(&faulty_, store_.get(), {}, rt_.runtime());
+  std::string etag = Put("f", 8 * kTestChunk, 3);
+  faulty_.FailNthCall(blobstore::BlobOp::kGet, 1, Status::Unavailable("injected"));
+  EXPECT_TRUE(m.Submit({.key = "f", .expected_etag = etag}));
+  m.Drain();
+  EXPECT_EQ(m.stats().failed, 1u);
+  EXPECT_FALSE(store_->Find("f"));
+  // A body cut off part-way stores nothing either.
+  faulty_.DropGetsAfter(3 * kTestChunk + 100);
+  EXPECT_FALSE(m.Materialize({.key = "f", .expected_etag = etag}).ok());
+  EXPECT_EQ(m.stats().failed, 2u);
+  EXPECT_FALSE(store_->Find("f"));
+  EXPECT_TRUE(testing::ShadowFiles(dir_.path() + "/store").empty());
+  // And the next attempt succeeds.
+  ASSERT_TRUE(m.Materialize({.key = "f", .expected_etag = etag}).ok());
+  EXPECT_EQ(Shadow("f", 8 * kTestChunk), testing::RandomBytes(8 * kTestChunk, 3));
+}
+
+}  // namespace
+}  // namespace shadowfs::shadow
