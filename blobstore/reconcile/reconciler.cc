@@ -8,8 +8,8 @@
 
 #include "blobstore/base/executor.h"
 #include "blobstore/base/mutex.h"
+#include "blobstore/base/pid_lock.h"
 #include "blobstore/reconcile/list_walk.h"
-#include "blobstore/reconcile/store_lock.h"
 
 namespace shadowfs::reconcile {
 
@@ -72,7 +72,7 @@ void AddMaintenance(shadow::ShadowStore::MaintenanceReport& to,
 struct Reconciler::Impl {
   Impl(blobstore::BlobStore* primary, shadow::ShadowStore* store,
        shadow::Materializer* materializer, base::ReuseScorer* scorer, ReconcilerOptions options,
-       base::Runtime runtime, std::unique_ptr<StoreLock> lock)
+       base::Runtime runtime, std::unique_ptr<base::PidLock> lock)
       : primary(primary),
         store(store),
         materializer(materializer),
@@ -104,7 +104,7 @@ struct Reconciler::Impl {
   base::ReuseScorer* const scorer;
   const ReconcilerOptions options;
   const base::Runtime runtime;
-  const std::unique_ptr<StoreLock> lock;
+  const std::unique_ptr<base::PidLock> lock;
   Metrics metrics;
 
   // Leaf lock; never held across a cycle's I/O (cycles serialize on cycle_running instead).
@@ -120,7 +120,12 @@ struct Reconciler::Impl {
 Result<std::unique_ptr<Reconciler>> Reconciler::Create(
     blobstore::BlobStore* primary, shadow::ShadowStore* store, shadow::Materializer* materializer,
     base::ReuseScorer* scorer, ReconcilerOptions options, base::Runtime runtime) {
-  SHADOWFS_ASSIGN_OR_RETURN(auto lock, StoreLock::Acquire(options.store_dir));
+  if (options.store_dir.empty()) {
+    return Status::InvalidArgument("the reconciler needs the store directory for its lock");
+  }
+  SHADOWFS_ASSIGN_OR_RETURN(auto lock, base::PidLock::Acquire(options.store_dir + "/reconcile.lock",
+                                                              "store " + options.store_dir +
+                                                                  " is already being reconciled"));
   auto impl = std::make_unique<Impl>(primary, store, materializer, scorer, std::move(options),
                                      runtime, std::move(lock));
   return std::unique_ptr<Reconciler>(new Reconciler(std::move(impl)));

@@ -10,6 +10,7 @@
 
 #include "blobstore/base/digest.h"
 #include "blobstore/base/executor.h"
+#include "blobstore/base/pid_lock.h"
 #include "blobstore/base/logging.h"
 #include "blobstore/shadow/shadow_store_impl.h"
 #include "blobstore/shadow/shadow_writer.h"
@@ -256,6 +257,12 @@ Result<std::unique_ptr<ShadowStore>> ShadowStore::Open(ShadowStoreOptions option
   SHADOWFS_RETURN_IF_ERROR(format::ValidateChunkSize(options.chunk_size));
   auto impl = std::make_unique<Impl>(std::move(options), runtime, scorer);
   SHADOWFS_RETURN_IF_ERROR(MakeDir(impl->options.dir));
+  // One process per store: each keeps its own in-memory index and Open clears tmp/, so a second
+  // process would work from a stale index and delete the first one's writes in progress.
+  SHADOWFS_ASSIGN_OR_RETURN(
+      impl->process_lock,
+      base::PidLock::Acquire(impl->options.dir + "/store.lock",
+                             "shadow store " + impl->options.dir + " is in use"));
   SHADOWFS_RETURN_IF_ERROR(MakeDir(impl->shadows_dir));
   SHADOWFS_RETURN_IF_ERROR(MakeDir(impl->tmp_dir));
   SHADOWFS_ASSIGN_OR_RETURN(impl->catalog,

@@ -7,6 +7,7 @@
 //   shadows/XX/<name>    one file per shadow version; <name> derives from the key and ETag, so a
 //                        new version never overwrites the file an old reader still has open
 //   tmp/                 files being written
+//   store.lock           held (flock) by the one process that has the store open
 //   reconcile.lock       held (flock) by the one active reconciler of this store
 //
 // Serving rule, in one function (Read): bytes are served from a shadow iff valid_from <= now,
@@ -115,7 +116,8 @@ struct FillOptions {
 class ShadowStore {
  public:
   // Opens (creating if needed) the store in options.dir: loads the catalog into memory and
-  // cleans up after a crash. `scorer` (may be null: recency/frequency is used) ranks eviction.
+  // cleans up after a crash. One process at a time: AlreadyExists naming the holder's pid if
+  // another has it open (a running mount is reached through its control socket instead). `scorer` (may be null: recency/frequency is used) ranks eviction.
   static base::Result<std::unique_ptr<ShadowStore>> Open(ShadowStoreOptions options,
                                                          base::Runtime runtime,
                                                          base::ReuseScorer* scorer = nullptr);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "blobstore/base/mutex.h"
+#include "blobstore/base/pid_lock.h"
 #include "blobstore/base/runtime.h"
 #include "blobstore/shadow/catalog.h"
 #include "blobstore/shadow/confidence.h"
@@ -112,6 +113,7 @@ struct ShadowStore::Impl {
   base::ReuseScorer* const scorer;
   const std::string shadows_dir;
   const std::string tmp_dir;
+  std::unique_ptr<base::PidLock> process_lock;  // held for the store's lifetime
   std::unique_ptr<Catalog> catalog;
   ConfidenceModel model;
 

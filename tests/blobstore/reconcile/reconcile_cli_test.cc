@@ -104,7 +104,9 @@ TEST_F(ReconcileCliTest, OncePrintsOneLineWithoutJson) {
   EXPECT_NE(r.output.find("0 shadows"), std::string::npos) << r.output;
 }
 
-TEST_F(ReconcileCliTest, SecondReconcilerOfTheStoreFailsClearly) {
+// This process plays a mount: it has the store open and reconciles it. A standalone reconcile
+// must refuse, naming the holder, rather than work from its own stale copy of the index.
+TEST_F(ReconcileCliTest, StoreHeldByAnotherProcessFailsClearly) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   ReconcilerOptions options;
@@ -115,9 +117,8 @@ TEST_F(ReconcileCliTest, SecondReconcilerOfTheStoreFailsClearly) {
 
   CommandResult r = Reconcile({"--once", "--store", store_dir(), primary_url()});
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_EQ(r.output, "shadowfs reconcile: store " + store_dir() +
-                          " is already being reconciled by pid " + std::to_string(::getpid()) +
-                          "\n");
+  EXPECT_EQ(r.output, "shadowfs reconcile: shadow store " + store_dir() + " is in use by pid " +
+                          std::to_string(::getpid()) + "\n");
 }
 
 TEST_F(ReconcileCliTest, BadPrimaryFailsWithOneLine) {

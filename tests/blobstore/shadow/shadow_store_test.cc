@@ -66,6 +66,17 @@ TEST_F(ShadowStoreTest, ServesAFilledShadowAndSaysNoShadowOtherwise) {
   EXPECT_EQ(s.read.bytes, 0u);
 }
 
+TEST_F(ShadowStoreTest, OneProcessPerStoreAndTheLockGoesWithTheStore) {
+  auto second = ShadowStore::Open(options_, rt_.runtime());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), base::StatusCode::kAlreadyExists);
+  EXPECT_EQ(second.status().message(),
+            "shadow store " + options_.dir + " is in use by pid " + std::to_string(::getpid()));
+  store_.reset();
+  auto after = ShadowStore::Open(options_, rt_.runtime());
+  EXPECT_TRUE(after.ok()) << after.status().ToString();
+}
+
 TEST_F(ShadowStoreTest, PartialThenExtendedToComplete) {
   const size_t size = 5 * kTestChunk + 100;
   std::string data = VersionBytes("k", "e", size);

@@ -1,4 +1,4 @@
-#include "blobstore/reconcile/store_lock.h"
+#include "blobstore/base/pid_lock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,10 +8,7 @@
 #include <cstdlib>
 #include <string>
 
-namespace shadowfs::reconcile {
-
-using base::Result;
-using base::Status;
+namespace shadowfs::base {
 
 namespace {
 
@@ -29,32 +26,29 @@ std::string ReadHolderPid(int fd) {
 
 }  // namespace
 
-Result<std::unique_ptr<StoreLock>> StoreLock::Acquire(const std::string& store_dir) {
-  if (store_dir.empty()) {
-    return Status::InvalidArgument("the reconciler needs the store directory for its lock");
-  }
-  std::string path = store_dir + "/reconcile.lock";
-  base::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd) return base::ErrnoStatus(errno, "cannot open " + path);
+Result<std::unique_ptr<PidLock>> PidLock::Acquire(const std::string& path,
+                                                  const std::string& busy_message) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd) return ErrnoStatus(errno, "cannot open " + path);
   int rc;
   do {
     rc = ::flock(fd.get(), LOCK_EX | LOCK_NB);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) {
-    if (errno != EWOULDBLOCK) return base::ErrnoStatus(errno, "cannot lock " + path);
+    if (errno != EWOULDBLOCK) return ErrnoStatus(errno, "cannot lock " + path);
     std::string pid = ReadHolderPid(fd.get());
-    return Status::AlreadyExists("store " + store_dir + " is already being reconciled by " +
+    return Status::AlreadyExists(busy_message + " by " +
                                  (pid.empty() ? std::string("another process") : "pid " + pid));
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd.get(), 0) != 0 ||
       ::pwrite(fd.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
-    return base::ErrnoStatus(errno, "cannot write " + path);
+    return ErrnoStatus(errno, "cannot write " + path);
   }
-  return std::unique_ptr<StoreLock>(new StoreLock(std::move(path), std::move(fd)));
+  return std::unique_ptr<PidLock>(new PidLock(path, std::move(fd)));
 }
 
-StoreLock::~StoreLock() {
+PidLock::~PidLock() {
   // Clear the pid while still holding the lock, so no reader sees it after a new holder wrote
   // its own. Closing the descriptor releases the lock.
   if (fd_ && ::ftruncate(fd_.get(), 0) != 0) {
@@ -62,4 +56,4 @@ StoreLock::~StoreLock() {
   }
 }
 
-}  // namespace shadowfs::reconcile
+}  // namespace shadowfs::base
