@@ -112,7 +112,7 @@ CLI::App* AddReconcileCommand(CLI::App& app, ReconcileCommandOptions* o) {
   auto* once = cmd->add_flag("--once", o->once, "Run one cycle, print a summary and exit");
   cmd->add_option("--interval", o->interval_seconds, "Seconds between cycles")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 7 * 86400).description("1 second to 7 days"))
       ->excludes(once);
   cmd->add_option("--cache-size", o->cache_size,
                   "The store's byte cap, enforced by eviction (K, M, G, T suffixes)")

@@ -15,26 +15,11 @@
 #include "blobstore/base/clock.h"
 #include "blobstore/local_dir_blob_store.h"
 #include "tests/blobstore/list_keys.h"
+#include "tests/support/temp_dir.h"
 
 namespace shadowfs::blobstore::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    char path[] = "/tmp/shadowfs-localdir-XXXXXX";
-    if (::mkdtemp(path) != nullptr) path_ = path;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);  // does not follow symlinks
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using shadowfs::testing::TempDir;
 
 inline void WriteFile(const std::string& path, const std::string& data) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());

@@ -15,27 +15,11 @@
 
 #include "blobstore/base/mutex.h"
 #include "blobstore/base/prefetch.h"
+#include "tests/support/temp_dir.h"
 
 namespace shadowfs::reconcile::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "reconcile_test.XXXXXX";
-    path_ = ::mkdtemp(tmpl.data()) ? tmpl : "";
-    EXPECT_FALSE(path_.empty());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using shadowfs::testing::TempDir;
 
 // P(reuse) per key; keys not in the table are cold.
 class TableScorer final : public base::ReuseScorer {
