@@ -10,8 +10,8 @@
 
 #include "blobstore/base/digest.h"
 #include "blobstore/base/executor.h"
-#include "blobstore/base/pid_lock.h"
 #include "blobstore/base/logging.h"
+#include "blobstore/base/pid_lock.h"
 #include "blobstore/shadow/shadow_store_impl.h"
 #include "blobstore/shadow/shadow_writer.h"
 
@@ -110,6 +110,12 @@ ShadowStore::Impl::Impl(ShadowStoreOptions options_in, base::Runtime runtime_in,
   no_space = &m.GetCounter("shadowfs_shadow_no_space_total", "Fills refused for lack of space");
   store_bytes = &m.GetGauge("shadowfs_shadow_store_bytes", "Bytes charged against the cap");
   shadow_count = &m.GetGauge("shadowfs_shadow_store_shadows", "Shadows in the store");
+  promotions = &m.GetCounter("shadowfs_shadow_promotions_total",
+                             "Shadows rewritten with raw chunks because they are hot");
+  promoted_bytes = &m.GetCounter("shadowfs_shadow_promoted_bytes_total",
+                                 "Bytes of the raw shadow files written by promotions");
+  promotions_refused = &m.GetCounter("shadowfs_shadow_promotions_refused_total",
+                                     "Promotions skipped: no room without evicting hotter shadows");
 }
 
 ShadowStore::Impl::~Impl() {
@@ -118,6 +124,8 @@ ShadowStore::Impl::~Impl() {
     stopping_ = true;
   }
   stop_cv_.SignalAll();
+  promote_cv_.SignalAll();
+  if (promoter.joinable()) promoter.join();
   if (flusher.joinable()) flusher.join();
   Status s = FlushNow();
   if (!s.ok()) {
@@ -346,6 +354,12 @@ Result<std::unique_ptr<ShadowStore>> ShadowStore::Open(ShadowStoreOptions option
     base::SetThreadName("shadow-flush");
     raw->FlushLoop();
   });
+  if (impl->options.promote_after_passes > 0) {
+    impl->promoter = std::thread([raw] {
+      base::SetThreadName("shadow-promote");
+      raw->PromoteLoop();
+    });
+  }
   return std::unique_ptr<ShadowStore>(new ShadowStore(std::move(impl)));
 }
 
@@ -457,6 +471,7 @@ Result<ShadowRead> ShadowStore::Read(std::string_view key, uint64_t offset, std:
       ++it->second.info.hits;
       it->second.info.last_access = now;
       d.dirty_.insert(it->first);
+      d.NoteServedLocked(it->first, it->second, r.bytes);
     }
     // `handle` may be the last reference to a doomed file: release it after unlocking.
   }

@@ -24,6 +24,15 @@
 // is refused with NoSpace (the caller serves from the primary without caching). A shadow evicted
 // while a reader has its file open still counts against the cap until that reader lets go.
 //
+// Heat: chunks are compressed by default (capacity), but decompression makes a cached read cost
+// 4-8x a plain page-cache read (tests/bench/README.md). A shadow that has served
+// promote_after_passes times its own bytes is promoted: rewritten in the background with every
+// chunk raw (a new file, swapped in like a same-version replacement; readers of the old file keep
+// it until they let go). The extra bytes are reserved like a fill's, but promotion only evicts
+// shadows of lower expected value than the promoted one has at its raw size; otherwise it is
+// skipped and retried after another promote_after_passes of reads. Chunks that fail verification
+// during the rewrite are dropped, never copied. There is no demotion: eviction handles cooling.
+//
 // Thread-safe. Lock order: the store's index mutex, then a shadow's file lock; neither is held
 // across a read of shadow data, an fsync, or a catalog transaction.
 #pragma once
@@ -102,6 +111,11 @@ struct ShadowStoreOptions {
   // Change-rate prior for keys and prefixes never observed: expected version changes per day.
   double prior_changes_per_day = 0.1;
   std::chrono::milliseconds flush_interval{2000};  // batched catalog writes
+  // Promote a shadow to raw chunks once reads have served this many times the bytes it holds
+  // (counted in memory since it was filled, promoted or the store opened); 0 = never. Measured
+  // in bytes rather than reads so that one pass over a file counts once whatever the read size:
+  // 2 leaves a file read once (a scan, a copy) compressed, and promotes what is read again.
+  uint32_t promote_after_passes = 2;
 };
 
 struct FillOptions {
@@ -117,7 +131,8 @@ class ShadowStore {
  public:
   // Opens (creating if needed) the store in options.dir: loads the catalog into memory and
   // cleans up after a crash. One process at a time: AlreadyExists naming the holder's pid if
-  // another has it open (a running mount is reached through its control socket instead). `scorer` (may be null: recency/frequency is used) ranks eviction.
+  // another has it open (a running mount is reached through its control socket instead). `scorer`
+  // (may be null: recency/frequency is used) ranks eviction.
   static base::Result<std::unique_ptr<ShadowStore>> Open(ShadowStoreOptions options,
                                                          base::Runtime runtime,
                                                          base::ReuseScorer* scorer = nullptr);
@@ -146,6 +161,13 @@ class ShadowStore {
   base::Result<bool> Verify(std::string_view key, std::string_view etag, base::WallTime when);
   // The object no longer exists on the primary.
   base::Status ObserveDeleted(std::string_view key, base::WallTime when);
+
+  // Rewrites the shadow of `key` with every chunk stored raw, now, on the calling thread (the
+  // store does this on its "shadow-promote" thread for hot shadows). OK if there is nothing to
+  // do (every chunk is raw already); NotFound if there is no shadow; NoSpace if the raw form does
+  // not fit without evicting a shadow of higher value; I/O errors. Waits for a Fill, Drop or
+  // Verify of `key` in progress, and they for it.
+  base::Status Promote(std::string_view key);
 
   base::Status Drop(std::string_view key);
   base::Status SetPinned(std::string_view key, bool pinned);

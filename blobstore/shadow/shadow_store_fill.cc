@@ -41,7 +41,8 @@ std::pair<uint32_t, uint32_t> CoveredChunks(uint64_t size, uint32_t chunk_size, 
 
 }  // namespace
 
-double ShadowStore::Impl::EvictionValue(const std::string& key, const IndexEntry& e, WallTime now) {
+double ShadowStore::Impl::EvictionValue(const std::string& key, const IndexEntry& e, WallTime now,
+                                        uint64_t bytes_override) {
   if (e.info.expires_at != WallTime{} && now >= e.info.expires_at) return -1;
   double p;
   if (scorer) {
@@ -52,19 +53,21 @@ double ShadowStore::Impl::EvictionValue(const std::string& key, const IndexEntry
     double score = static_cast<double>(e.info.hits + 1) * std::exp(-age / kRecencySeconds);
     p = 1 - std::exp(-0.5 * score);
   }
-  double bytes = static_cast<double>(std::max<uint64_t>(e.handle->charged, 1));
+  uint64_t charged = bytes_override != 0 ? bytes_override : e.handle->charged;
+  double bytes = static_cast<double>(std::max<uint64_t>(charged, 1));
   double saved = kRequestSeconds + static_cast<double>(e.info.size) / kPrimaryBytesPerSecond;
   return p * saved / bytes;
 }
 
-std::optional<std::vector<std::string>> ShadowStore::Impl::PickVictims(const std::string& exclude,
-                                                                       uint64_t need,
-                                                                       WallTime now) {
+std::optional<std::vector<std::string>> ShadowStore::Impl::PickVictims(
+    const std::string& exclude, uint64_t need, WallTime now, std::optional<double> evict_below) {
   std::vector<std::pair<double, std::string>> candidates;
   uint64_t evictable = doomed_bytes_;
   for (const auto& [key, e] : index_) {
     if (e.info.pinned || key == exclude || busy_keys_.contains(key)) continue;
-    candidates.emplace_back(EvictionValue(key, e, now), key);
+    double value = EvictionValue(key, e, now);
+    if (evict_below && !(value < *evict_below)) continue;
+    candidates.emplace_back(value, key);
     evictable += e.handle->charged;
   }
   if (evictable < need) return std::nullopt;
@@ -79,10 +82,12 @@ std::optional<std::vector<std::string>> ShadowStore::Impl::PickVictims(const std
   return victims;
 }
 
-Status ShadowStore::Impl::Reserve(const std::string& key, uint64_t bytes) {
+Status ShadowStore::Impl::Reserve(const std::string& key, uint64_t bytes,
+                                  std::optional<double> evict_below) {
   const uint64_t cap = options.capacity_bytes;
+  base::Counter* refused = evict_below ? promotions_refused : no_space;
   if (bytes > cap) {
-    no_space->Increment();
+    refused->Increment();
     return Status::NoSpace("shadow of '" + key + "' needs " + std::to_string(bytes) +
                            " bytes, more than the store's capacity of " + std::to_string(cap));
   }
@@ -103,9 +108,9 @@ Status ShadowStore::Impl::Reserve(const std::string& key, uint64_t bytes) {
     base::MutexLock lock(&mu_);
     WallTime now = runtime.clock->Now();
     if (used_ + bytes > cap) {
-      auto picked = PickVictims(key, used_ + bytes - cap, now);
+      auto picked = PickVictims(key, used_ + bytes - cap, now, evict_below);
       if (!picked) {
-        no_space->Increment();
+        refused->Increment();
         return Status::NoSpace("shadow store " + options.dir + " is full (" +
                                std::to_string(used_) + " of " + std::to_string(cap) +
                                " bytes, the rest pinned or in use): cannot store " +
@@ -135,7 +140,7 @@ Status ShadowStore::Impl::Reserve(const std::string& key, uint64_t bytes) {
   while (used_ + bytes > cap) {
     auto left = deadline - std::chrono::steady_clock::now();
     if (left <= std::chrono::nanoseconds::zero()) {
-      no_space->Increment();
+      refused->Increment();
       return Status::NoSpace("shadow store " + options.dir + ": no room for " +
                              std::to_string(bytes) + " bytes of '" + key +
                              "' (evicted shadows still in use by readers)");

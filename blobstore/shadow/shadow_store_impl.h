@@ -9,6 +9,7 @@
 //                 ConfidenceModel's lock and the ReuseScorer (which must not call the store).
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -57,6 +58,8 @@ struct IndexEntry {
   ShadowInfo info;  // counts and confidence are refreshed from the file and model on the way out
   std::string file_name;
   std::shared_ptr<ShadowHandle> handle;
+  uint64_t served = 0;          // bytes read from this file since the last promotion attempt
+  bool promote_queued = false;  // in promote_queue_ or being promoted
 };
 
 struct ShadowStore::Impl {
@@ -96,14 +99,26 @@ struct ShadowStore::Impl {
   // Reserves `bytes` against the cap for `key`'s fill, evicting shadows of lower value (never
   // pinned or claimed ones, never `key`) and waiting briefly for readers of evicted files to let
   // go. NoSpace, with nothing evicted, if even that cannot make room.
-  base::Status Reserve(const std::string& key, uint64_t bytes) EXCLUDES(mu_, catalog_mu_);
+  // With `evict_below`, only shadows whose value is below it may be evicted, and a refusal is
+  // not counted as a refused fill (a promotion uses this).
+  base::Status Reserve(const std::string& key, uint64_t bytes,
+                       std::optional<double> evict_below = std::nullopt) EXCLUDES(mu_, catalog_mu_);
   void Unreserve(uint64_t bytes) EXCLUDES(mu_);
-  double EvictionValue(const std::string& key, const IndexEntry& e, base::WallTime now)
-      REQUIRES(mu_);
-  // Picks victims (lowest value first) until `need` bytes are freed or pending release (possibly
-  // none); nullopt if even evicting everything evictable cannot reach `need`.
-  std::optional<std::vector<std::string>> PickVictims(const std::string& exclude, uint64_t need,
-                                                      base::WallTime now) REQUIRES(mu_);
+  // Expected value per byte; `bytes` (if not 0) stands for the shadow's current charge.
+  double EvictionValue(const std::string& key, const IndexEntry& e, base::WallTime now,
+                       uint64_t bytes = 0) REQUIRES(mu_);
+  // Picks victims (lowest value first, none of value >= evict_below) until `need` bytes are freed
+  // or pending release (possibly none); nullopt if even evicting everything evictable cannot
+  // reach `need`.
+  std::optional<std::vector<std::string>> PickVictims(
+      const std::string& exclude, uint64_t need, base::WallTime now,
+      std::optional<double> evict_below = std::nullopt) REQUIRES(mu_);
+
+  // Promotion (shadow_store_promote.cc). NoteServedLocked runs on the read path: it counts
+  // `bytes` served from `e` and queues the key once the shadow is hot and has compressed chunks.
+  void NoteServedLocked(const std::string& key, IndexEntry& e, uint64_t bytes) REQUIRES(mu_);
+  base::Status PromoteNow(const std::string& key) EXCLUDES(mu_, catalog_mu_);
+  void PromoteLoop();
 
   base::Status FlushNow() EXCLUDES(mu_, catalog_mu_);
   void FlushLoop();
@@ -128,12 +143,16 @@ struct ShadowStore::Impl {
   base::Counter* no_space = nullptr;
   base::Gauge* store_bytes = nullptr;
   base::Gauge* shadow_count = nullptr;
+  base::Counter* promotions = nullptr;
+  base::Counter* promoted_bytes = nullptr;
+  base::Counter* promotions_refused = nullptr;
 
   base::Mutex catalog_mu_;
   mutable base::Mutex mu_ ACQUIRED_AFTER(catalog_mu_);
-  base::CondVar busy_cv_;   // a claim was released
-  base::CondVar space_cv_;  // a doomed handle released its bytes
-  base::CondVar stop_cv_;   // stopping
+  base::CondVar busy_cv_;     // a claim was released
+  base::CondVar space_cv_;    // a doomed handle released its bytes
+  base::CondVar stop_cv_;     // stopping
+  base::CondVar promote_cv_;  // a key was queued for promotion, or stopping
   std::map<std::string, IndexEntry, std::less<>> index_ GUARDED_BY(mu_);
   std::set<std::string, std::less<>> busy_keys_ GUARDED_BY(mu_);
   // Final paths of fills in progress; their temp files and fresh files are not orphans.
@@ -145,8 +164,11 @@ struct ShadowStore::Impl {
   uint32_t scrub_chunk_ GUARDED_BY(mu_) = 0;
   bool stopping_ GUARDED_BY(mu_) = false;
   uint64_t next_file_id_ GUARDED_BY(mu_) = 0;
+  // Keys waiting for the promoter; bounded (a key that finds it full is queued on a later read).
+  std::deque<std::string> promote_queue_ GUARDED_BY(mu_);
 
-  std::thread flusher;  // "shadow-flush", joined by ~Impl
+  std::thread flusher;   // "shadow-flush", joined by ~Impl
+  std::thread promoter;  // "shadow-promote" (if promote_after_passes > 0), joined before flusher
 };
 
 }  // namespace shadowfs::shadow

@@ -1,0 +1,210 @@
+// Promotion of hot shadows to raw chunks: noticed on the read path, done on the "shadow-promote"
+// thread (or by ShadowStore::Promote). Decompression is slower than the kernel's copy out of the
+// page cache, so a shadow that is read again and again is worth its raw size.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+#include "blobstore/base/logging.h"
+#include "blobstore/shadow/shadow_store.h"
+#include "blobstore/shadow/shadow_store_impl.h"
+#include "blobstore/shadow/shadow_writer.h"
+
+namespace shadowfs::shadow {
+
+using base::Status;
+using base::WallTime;
+
+namespace {
+
+// Keys waiting for the promoter. A rewrite takes about a second per 100 MiB, so a longer queue
+// would only hold keys that are no longer hot by the time their turn comes.
+constexpr size_t kPromoteQueueMax = 64;
+
+}  // namespace
+
+void ShadowStore::Impl::NoteServedLocked(const std::string& key, IndexEntry& e, uint64_t bytes) {
+  const uint64_t passes = options.promote_after_passes;
+  if (passes == 0 || e.promote_queued) return;
+  e.served += bytes;
+  // A leaf lock and a copy of a few counters: cheap next to the read that got us here.
+  ShadowStats st = e.handle->file->stats();
+  if (e.served < passes * std::max<uint64_t>(st.present_raw_bytes, 1)) return;
+  if (st.chunks_by_codec[static_cast<int>(Codec::kNone)] == st.present_chunks) return;
+  if (promote_queue_.size() >= kPromoteQueueMax) return;  // noticed again on a later read
+  e.promote_queued = true;
+  promote_queue_.push_back(key);
+  promote_cv_.Signal();
+}
+
+void ShadowStore::Impl::PromoteLoop() {
+  for (;;) {
+    std::string key;
+    {
+      base::MutexLock lock(&mu_);
+      while (!stopping_ && promote_queue_.empty()) promote_cv_.Wait(&mu_);
+      if (stopping_) return;
+      key = std::move(promote_queue_.front());
+      promote_queue_.pop_front();
+    }
+    Status s = PromoteNow(key);
+    if (!s.ok() && s.code() != base::StatusCode::kNoSpace && !s.IsNotFound()) {
+      base::LogStream(*runtime.logger, base::LogLevel::kWarning)
+          << "shadow store: promotion of '" << key << "' failed: " << s.ToString();
+    }
+    base::MutexLock lock(&mu_);
+    auto it = index_.find(key);
+    if (it != index_.end()) {
+      it->second.promote_queued = false;
+      // A refused promotion is retried only after the shadow has proved hot all over again, by
+      // which time colder shadows may have left room.
+      if (!s.ok()) it->second.served = 0;
+    }
+  }
+}
+
+Status ShadowStore::Promote(std::string_view key) { return impl_->PromoteNow(std::string(key)); }
+
+Status ShadowStore::Impl::PromoteNow(const std::string& key) {
+  // The claim keeps Fill, Drop, Verify and eviction away from this key until the swap is done,
+  // so the file being copied is the one in the index throughout.
+  KeyClaim claim(this, key);
+  std::shared_ptr<ShadowHandle> old;  // released last, without locks
+  std::string etag;
+  uint64_t reserve = 0;
+  double value_raw = 0;
+  {
+    base::MutexLock lock(&mu_);
+    auto it = index_.find(key);
+    if (it == index_.end()) return Status::NotFound("no shadow of '" + key + "'");
+    old = it->second.handle;
+    etag = it->second.info.etag;
+    const ShadowFile& f = *old->file;
+    ShadowStats st = f.stats();
+    if (st.chunks_by_codec[static_cast<int>(Codec::kNone)] == st.present_chunks) {
+      return Status::Ok();
+    }
+    reserve =
+        RoundUpToBlock(format::HeaderSizeFor(key.size(), etag.size()) +
+                       uint64_t{format::kEntrySize} * f.chunk_count() + st.present_raw_bytes) +
+        kMetadataSlack;
+    // What the shadow will be worth per byte once raw: the extra bytes save CPU, not a fetch,
+    // so only shadows worth less than that may make room for them.
+    value_raw = EvictionValue(key, it->second, runtime.clock->Now(), reserve);
+  }
+  Status s = Reserve(key, reserve, value_raw);
+  if (!s.ok()) {
+    return Status(s.code(), "promotion of '" + key + "' to raw chunks skipped: " + s.message());
+  }
+  const ShadowFile& file = *old->file;
+  const std::string file_name = FileNameFor(key, etag);
+  const std::string path = PathOf(file_name);
+  {
+    base::MutexLock lock(&mu_);
+    filling_paths_.insert(path);
+  }
+  auto fail = [&](Status status) {
+    base::MutexLock lock(&mu_);
+    filling_paths_.erase(path);
+    used_ -= reserve;
+    RefreshGauge();
+    space_cv_.SignalAll();
+    return status;
+  };
+  s = [&]() -> Status {
+    std::string dir = path.substr(0, path.rfind('/'));
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return base::ErrnoStatus(errno, "cannot create " + dir);
+    }
+    ShadowOptions so{.chunk_size = file.chunk_size(), .codec = {.preferred = Codec::kNone}};
+    SHADOWFS_ASSIGN_OR_RETURN(auto writer,
+                              ShadowWriter::Create(path, key, etag, file.object_size(), so));
+    ReadContext read_ctx;
+    CodecContext codec_ctx;
+    std::vector<char> buffer(file.chunk_size());
+    for (uint32_t i = 0; i < file.chunk_count(); ++i) {
+      {
+        base::MutexLock lock(&mu_);
+        if (stopping_) return Status::Unavailable("shadow store is closing");
+      }
+      if (!file.IsPresent(i)) continue;
+      std::span<char> raw(buffer.data(), file.chunk_length(i));
+      Status rs = file.ReadChunk(i, raw, read_ctx);
+      if (rs.IsNotFound()) continue;  // a reader dropped it meanwhile
+      if (rs.code() == base::StatusCode::kCorruption) {
+        corrupt_chunks->Increment();
+        base::LogStream(*runtime.logger, base::LogLevel::kWarning)
+            << "shadow of '" << key << "': dropping chunk " << i
+            << " (found while promoting): " << rs.ToString();
+        SHADOWFS_RETURN_IF_ERROR(old->file->DropChunk(i));
+        continue;
+      }
+      SHADOWFS_RETURN_IF_ERROR(rs);
+      SHADOWFS_RETURN_IF_ERROR(writer->PutChunk(i, raw, codec_ctx));
+    }
+    return writer->Commit();
+  }();
+  if (!s.ok()) return fail(s);
+  auto opened = ShadowFile::Open(path, key, etag);
+  if (!opened.ok()) {
+    ::unlink(path.c_str());
+    return fail(opened.status());
+  }
+  auto handle = std::make_shared<ShadowHandle>(this, std::move(*opened));
+  const uint64_t file_size = handle->file->stats().file_size;
+  const uint64_t charge = ChargeFor(path, file_size);
+  std::shared_ptr<ShadowHandle> replaced;  // released last, without locks
+  std::string old_path;
+  {
+    base::MutexLock catalog_lock(&catalog_mu_);
+    // The new file is durable; now the row. A crash before the row commits leaves the new file
+    // without a row (removed at Open) and the old one still serving; after it, the reverse.
+    CatalogRow row;
+    {
+      base::MutexLock lock(&mu_);
+      auto it = index_.find(key);
+      if (it == index_.end() || it->second.handle != old) {
+        s = Status::Conflict("the shadow of '" + key + "' changed during its promotion");
+      } else {
+        IndexEntry e;
+        e.info = it->second.info;
+        e.file_name = file_name;
+        e.handle = handle;
+        row = RowOf(e);
+      }
+    }
+    if (s.ok()) s = catalog->Upsert(row);
+    if (s.ok()) {
+      base::MutexLock lock(&mu_);
+      auto it = index_.find(key);  // unchanged: the claim and catalog_mu_ are held
+      ShadowHandle& o = *it->second.handle;
+      o.doomed = true;
+      doomed_bytes_ += o.charged;
+      old_path = PathOf(it->second.file_name);
+      replaced = std::move(it->second.handle);
+      it->second.handle = handle;
+      it->second.file_name = file_name;
+      it->second.served = 0;
+      handle->charged = charge;
+      used_ = used_ - reserve + charge;
+      filling_paths_.erase(path);
+      // A batched row still pending is written from the new entry, so it stays dirty.
+      RefreshGauge();
+      space_cv_.SignalAll();
+    }
+  }
+  if (!s.ok()) {
+    handle.reset();  // charged nothing
+    ::unlink(path.c_str());
+    return fail(s);
+  }
+  ::unlink(old_path.c_str());
+  promotions->Increment();
+  promoted_bytes->Increment(file_size);
+  return Status::Ok();
+}
+
+}  // namespace shadowfs::shadow

@@ -1,0 +1,289 @@
+// ShadowStore promotion: hot shadows are rewritten with raw chunks in the background, within the
+// cap, durably, and without copying damage.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "blobstore/base/runtime.h"
+#include "blobstore/shadow/shadow_store.h"
+#include "blobstore/shadow/shadow_writer.h"
+#include "tests/blobstore/shadow/store_test_util.h"
+
+namespace shadowfs::shadow {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::kTestChunk;
+using testing::OpenStore;
+using testing::ReadRange;
+using testing::ShadowFiles;
+using testing::StoreOptions;
+using testing::TempDir;
+
+constexpr int kRaw = static_cast<int>(Codec::kNone);
+constexpr int kLz4 = static_cast<int>(Codec::kLz4);
+
+class ShadowPromoteTest : public ::testing::Test {
+ protected:
+  ShadowPromoteTest() : options_(StoreOptions(dir_.path() + "/store")) {
+    options_.promote_after_passes = 0;  // tests promote explicitly unless they say otherwise
+    Reopen();
+  }
+
+  void Reopen() {
+    store_.reset();
+    store_ = OpenStore(options_, rt_.runtime());
+    ASSERT_NE(store_, nullptr);
+  }
+  // Compressible bytes: every chunk is stored lz4 (the store's default codec).
+  std::string FillText(const std::string& key, size_t size, uint32_t seed = 1) {
+    std::string data = testing::TextBytes(size, seed);
+    EXPECT_TRUE(store_->Fill(key, "e", size, 0, data, {}).ok());
+    auto info = store_->Find(key);
+    EXPECT_TRUE(info && info->chunks_by_codec[kLz4] == info->chunk_count);
+    return data;
+  }
+  std::string FillRandom(const std::string& key, size_t size) {
+    std::string data = testing::RandomBytes(size, 7);
+    EXPECT_TRUE(store_->Fill(key, "e", size, 0, data, {}).ok());
+    return data;
+  }
+  bool AllRaw(const std::string& key) {
+    auto info = store_->Find(key);
+    return info && info->chunks_by_codec[kRaw] == info->chunks_present &&
+           info->chunks_by_codec[kLz4] == 0;
+  }
+  uint64_t Counter(const std::string& name) { return rt_.metrics().GetCounter(name, "").value(); }
+  uint64_t Charge(const std::string& key) {
+    // What the store charges a shadow: its file's allocated blocks (one file per key here).
+    for (const auto& f : ShadowFiles(options_.dir)) {
+      if (testing::HeaderOnDisk(f).key == key) {
+        struct stat st;
+        EXPECT_EQ(::stat(f.c_str(), &st), 0);
+        return static_cast<uint64_t>(st.st_blocks) * 512;
+      }
+    }
+    ADD_FAILURE() << "no file for " << key;
+    return 0;
+  }
+  // The bytes a promotion of a complete shadow reserves (shadow_store_promote.cc).
+  static uint64_t RawReserve(const std::string& key, size_t size) {
+    uint64_t chunks = (size + kTestChunk - 1) / kTestChunk;
+    uint64_t n = format::HeaderSizeFor(key.size(), 1) + format::kEntrySize * chunks + size;
+    return (n + 4095) / 4096 * 4096 + 4096;
+  }
+
+  TempDir dir_;
+  base::OwnedRuntime rt_;
+  ShadowStoreOptions options_;
+  std::unique_ptr<ShadowStore> store_;
+};
+
+TEST_F(ShadowPromoteTest, HotShadowBecomesRawInTheBackgroundWhileReadersGetTheRightBytes) {
+  options_.promote_after_passes = 2;
+  Reopen();
+  const size_t size = 64 * kTestChunk + 100;
+  const std::string data = FillText("hot", size);
+  const uint64_t compressed = store_->Find("hot")->bytes_stored;
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> good{0}, bad{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      ReadContext ctx;
+      std::string buf(3 * kTestChunk, '\0');
+      while (!stop.load()) {
+        uint64_t off = rng() % size;
+        auto r = store_->Read("hot", off, buf, ctx);
+        if (r.ok() && r->miss == Miss::kNone &&
+            std::string_view(buf).substr(0, r->bytes) ==
+                std::string_view(data).substr(off, r->bytes)) {
+          ++good;
+        } else {
+          ++bad;
+        }
+      }
+    });
+  }
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!AllRaw("hot") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);  // polling interval, not a wait for the condition
+  }
+  // Keep reading across the swap and after it.
+  uint64_t after = good.load() + 1000;
+  while (good.load() + bad.load() < after && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  ASSERT_TRUE(AllRaw("hot"));
+  EXPECT_EQ(bad.load(), 0u);
+  EXPECT_GT(good.load(), 0u);
+  auto info = store_->Find("hot");
+  EXPECT_EQ(info->chunks_present, info->chunk_count);
+  EXPECT_GT(info->bytes_stored, compressed);
+  EXPECT_EQ(ReadRange(*store_, "hot", 0, size).bytes, data);
+  EXPECT_EQ(Counter("shadowfs_shadow_promotions_total"), 1u);
+  EXPECT_EQ(Counter("shadowfs_shadow_promoted_bytes_total"), info->bytes_stored);
+  EXPECT_EQ(ShadowFiles(options_.dir).size(), 1u);  // the old file went with its last reader
+  EXPECT_EQ(store_->used_bytes(), testing::DiskUsage(options_.dir));
+}
+
+TEST_F(ShadowPromoteTest, PromotionEvictsOnlyColderShadowsAndStaysWithinTheCap) {
+  options_.capacity_bytes = 64ull << 20;
+  Reopen();
+  const size_t size = 64 * kTestChunk;
+  FillRandom("cold", 16 * kTestChunk);  // never read, and a month old by the time it matters
+  rt_.fake_clock()->Advance(24h * 30);
+  const std::string data = FillText("target", size);
+  FillRandom("hot", 32 * kTestChunk);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(ReadRange(*store_, "hot", 0, 10).read.miss, Miss::kNone);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(ReadRange(*store_, "target", 0, 10).read.miss, Miss::kNone);
+  const uint64_t used = store_->used_bytes();
+  const uint64_t cold = Charge("cold");
+  const uint64_t hot = Charge("hot");
+  const uint64_t reserve = RawReserve("target", size);
+
+  // Room only if the hotter shadow went too: refused, nothing evicted, still compressed.
+  options_.capacity_bytes = used + reserve - cold - hot / 2;
+  Reopen();
+  base::Status s = store_->Promote("target");
+  EXPECT_EQ(s.code(), base::StatusCode::kNoSpace) << s.ToString();
+  EXPECT_TRUE(store_->Find("cold"));
+  EXPECT_TRUE(store_->Find("hot"));
+  EXPECT_EQ(store_->Find("target")->chunks_by_codec[kLz4], 64u);
+  EXPECT_EQ(Counter("shadowfs_shadow_promotions_refused_total"), 1u);
+  EXPECT_EQ(Counter("shadowfs_shadow_evictions_total"), 0u);
+  EXPECT_EQ(Counter("shadowfs_shadow_no_space_total"), 0u);  // not a refused fill
+  EXPECT_EQ(ShadowFiles(options_.dir).size(), 3u);
+  EXPECT_EQ(store_->used_bytes(), used);
+
+  // Room once the colder one goes: promoted, the hot one kept, the cap held.
+  options_.capacity_bytes = used + reserve - cold / 2;
+  Reopen();
+  ASSERT_TRUE(store_->Promote("target").ok());
+  EXPECT_TRUE(AllRaw("target"));
+  EXPECT_FALSE(store_->Find("cold"));
+  EXPECT_TRUE(store_->Find("hot"));
+  EXPECT_EQ(Counter("shadowfs_shadow_evictions_total"), 1u);
+  EXPECT_LE(store_->used_bytes(), options_.capacity_bytes);
+  EXPECT_EQ(store_->used_bytes(), testing::DiskUsage(options_.dir));
+  EXPECT_EQ(ReadRange(*store_, "target", 0, size).bytes, data);
+}
+
+TEST_F(ShadowPromoteTest, PromotionSurvivesReopen) {
+  const size_t size = 40 * kTestChunk + 3000;  // a short last chunk
+  const std::string data = FillText("k", size);
+  ASSERT_TRUE(store_->Promote("k").ok());
+  ASSERT_TRUE(AllRaw("k"));
+  ASSERT_TRUE(store_->Promote("k").ok());  // nothing left to do
+  EXPECT_EQ(Counter("shadowfs_shadow_promotions_total"), 1u);
+  const ShadowInfo before = *store_->Find("k");
+  Reopen();
+  auto info = store_->Find("k");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->chunks_by_codec, before.chunks_by_codec);
+  EXPECT_EQ(info->bytes_stored, before.bytes_stored);
+  EXPECT_EQ(info->etag, "e");
+  EXPECT_TRUE(info->complete());
+  EXPECT_EQ(ReadRange(*store_, "k", 0, size).bytes, data);
+  EXPECT_EQ(ShadowFiles(options_.dir).size(), 1u);
+  EXPECT_EQ(store_->used_bytes(), testing::DiskUsage(options_.dir));
+  EXPECT_EQ(store_->Promote("missing").code(), base::StatusCode::kNotFound);
+}
+
+TEST_F(ShadowPromoteTest, ANewFileWithoutItsRowIsAnOrphanAndTheOldShadowServes) {
+  // The state a crash leaves between the new file's rename and the catalog update.
+  const size_t size = 16 * kTestChunk;
+  const std::string data = FillText("k", size);
+  const ShadowInfo before = *store_->Find("k");
+  store_.reset();
+  const std::string old_file = ShadowFiles(options_.dir).at(0);
+  const std::string new_file = old_file.substr(0, old_file.rfind('/')) + "/promoted.shadow";
+  testing::WriteShadow(new_file, "k", "e", data, testing::Options(Codec::kNone, kTestChunk));
+  Reopen();
+  auto info = store_->Find("k");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->chunks_by_codec, before.chunks_by_codec);
+  EXPECT_EQ(ShadowFiles(options_.dir), std::vector<std::string>{old_file});
+  EXPECT_EQ(ReadRange(*store_, "k", 0, size).bytes, data);
+  EXPECT_EQ(store_->used_bytes(), testing::DiskUsage(options_.dir));
+}
+
+TEST_F(ShadowPromoteTest, KilledDuringPromotionTheStoreReopensConsistent) {
+  const size_t size = 64 * kTestChunk;
+  const std::string data = FillText("k", size);
+  std::mt19937 rng(7);
+  int saw_raw = 0, saw_lz4 = 0;
+  for (int iter = 0; iter < 25; ++iter) {
+    store_.reset();  // no store threads in the parent across the fork
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto s = ShadowStore::Open(options_, rt_.runtime());
+      if (s.ok()) (void)(*s)->Promote("k");
+      ::_exit(0);  // no destructors, like a crash
+    }
+    // The delay picks the crash point; it is not a wait for a condition.
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 6000));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    Reopen();
+    auto info = store_->Find("k");
+    ASSERT_TRUE(info) << iter;
+    ASSERT_TRUE(info->complete()) << iter;
+    bool raw = info->chunks_by_codec[kRaw] == info->chunk_count;
+    ASSERT_TRUE(raw || info->chunks_by_codec[kLz4] == info->chunk_count) << iter;
+    ASSERT_EQ(ReadRange(*store_, "k", 0, size).bytes, data) << iter;
+    ASSERT_EQ(ShadowFiles(options_.dir).size(), 1u) << iter;
+    ASSERT_EQ(store_->used_bytes(), testing::DiskUsage(options_.dir)) << iter;
+    if (raw) {
+      ++saw_raw;
+      ASSERT_TRUE(store_->Drop("k").ok());
+      FillText("k", size);
+    } else {
+      ++saw_lz4;
+    }
+  }
+  std::printf("killed promotions: %d left the new raw shadow, %d the old lz4 one\n", saw_raw,
+              saw_lz4);
+}
+
+TEST_F(ShadowPromoteTest, ACorruptChunkFoundWhilePromotingIsDroppedNotCopied) {
+  const size_t size = 16 * kTestChunk;
+  const std::string data = FillText("k", size);
+  const std::string old_file = ShadowFiles(options_.dir).at(0);
+  testing::FlipBit(old_file, testing::EntryOnDisk(old_file, 5).data_offset + 3, 2);
+  ASSERT_TRUE(store_->Promote("k").ok());
+  auto info = store_->Find("k");
+  EXPECT_EQ(info->chunks_present, 15u);
+  EXPECT_EQ(info->chunks_by_codec[kRaw], 15u);
+  EXPECT_EQ(Counter("shadowfs_shadow_corrupt_chunks_total"), 1u);
+  auto files = ShadowFiles(options_.dir);
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_NE(files[0], old_file);
+  EXPECT_FALSE(testing::EntryOnDisk(files[0], 5).present());
+  auto s = ReadRange(*store_, "k", 0, size);
+  EXPECT_EQ(s.read.miss, Miss::kPartial);
+  EXPECT_EQ(s.read.first_missing_chunk, 5u);
+  EXPECT_EQ(ReadRange(*store_, "k", 0, 5 * kTestChunk).bytes, data.substr(0, 5 * kTestChunk));
+  EXPECT_EQ(ReadRange(*store_, "k", 6 * kTestChunk, 10 * kTestChunk).bytes,
+            data.substr(6 * kTestChunk));
+  // The next fill repairs it.
+  ASSERT_TRUE(store_->Fill("k", "e", size, 0, data, {}).ok());
+  EXPECT_EQ(ReadRange(*store_, "k", 0, size).bytes, data);
+}
+
+}  // namespace
+}  // namespace shadowfs::shadow
