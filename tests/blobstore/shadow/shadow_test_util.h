@@ -20,36 +20,11 @@
 #include "blobstore/shadow/format.h"
 #include "blobstore/shadow/shadow_file.h"
 #include "blobstore/shadow/shadow_writer.h"
+#include "tests/support/temp_dir.h"
 
 namespace shadowfs::shadow::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "shadow_test.XXXXXX";
-    path_ = ::mkdtemp(tmpl.data()) ? tmpl : "";
-    EXPECT_FALSE(path_.empty());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-  std::vector<std::string> List() const {
-    std::vector<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(path_)) {
-      names.push_back(e.path().filename().string());
-    }
-    return names;
-  }
-
- private:
-  std::string path_;
-};
+using shadowfs::testing::TempDir;
 
 // Text that compresses well but not trivially: words from a small vocabulary.
 inline std::string TextBytes(size_t n, uint32_t seed) {
