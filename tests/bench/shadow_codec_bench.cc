@@ -29,6 +29,8 @@
 #include "blobstore/shadow/shadow_file.h"
 #include "blobstore/shadow/shadow_writer.h"
 
+#include "tests/bench/bench_data.h"
+
 namespace shadowfs::bench {
 namespace {
 
@@ -37,15 +39,6 @@ using shadow::CodecContext;
 using shadow::CodecOptions;
 
 constexpr size_t kMiB = 1024 * 1024;
-
-// CPU time of this thread, kernel time included (pread's copy out of the page cache counts).
-// Unlike wall time it does not grow when other processes take the core, which on a shared
-// build machine is the difference between a measurement and noise.
-double ThreadCpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 double Seconds(const std::function<void()>& fn) {
   double start = ThreadCpuSeconds();
@@ -66,31 +59,6 @@ double Best(int runs, const std::function<void()>& fn) {
 }
 
 // English-like prose: Zipf-distributed words built from syllables, sentences and paragraphs.
-std::string EnglishText(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  static constexpr const char* kSyl[] = {"the", "an",  "re", "con", "ing", "er", "at", "ion",
-                                         "pro", "ver", "st", "al",  "en",  "ly", "de", "ment"};
-  std::vector<std::string> words;
-  for (int i = 0; i < 4000; ++i) {
-    std::string w;
-    for (int s = 0, k = 1 + static_cast<int>(rng() % 3); s < k; ++s) w += kSyl[rng() % 16];
-    words.push_back(w);
-  }
-  std::vector<double> weights;
-  for (size_t i = 0; i < words.size(); ++i) weights.push_back(1.0 / static_cast<double>(i + 1));
-  std::discrete_distribution<size_t> zipf(weights.begin(), weights.end());
-  std::string out;
-  bool capital = true;
-  while (out.size() < n) {
-    std::string w = words[zipf(rng)];
-    if (capital) w[0] = static_cast<char>(w[0] - 'a' + 'A');
-    out += w;
-    capital = rng() % 12 == 0;
-    out += capital ? (rng() % 6 == 0 ? ".\n\n" : ". ") : (rng() % 9 == 0 ? ", " : " ");
-  }
-  out.resize(n);
-  return out;
-}
 
 std::string JsonRecords(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -139,16 +107,6 @@ std::string Columnar(size_t n, uint32_t seed) {
     out.append(reinterpret_cast<const char*>(c.data()), kRows * 4);
   }
   out.resize(n);
-  return out;
-}
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string out(n, '\0');
-  for (size_t i = 0; i + 8 <= n; i += 8) {
-    uint64_t v = rng();
-    std::memcpy(out.data() + i, &v, 8);
-  }
   return out;
 }
 

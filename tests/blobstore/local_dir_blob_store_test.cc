@@ -33,7 +33,6 @@ class LocalDirTest : public LocalDirFixture {
     auto put = PutString(store(), key, data, options);
     ASSERT_TRUE(put.ok()) << key << ": " << put.status().ToString();
   }
-
 };
 
 TEST_F(LocalDirTest, DescribeNamesTheDirectory) {
