@@ -140,12 +140,10 @@ TEST_F(S3FaultTest, StalledResponseIsAbandonedAndRetried) {
   slow.delay = std::chrono::seconds(5);
   peer_.Enqueue(slow);
   peer_.Enqueue(Stored("abc"));
-  const auto start = std::chrono::steady_clock::now();
   auto head = store->Head("k");
-  const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(head.ok()) << head.status().ToString();
+  // Two requests: had the client waited out the 5 s stall, the first would have answered.
   EXPECT_EQ(peer_.request_count(), 2u);
-  EXPECT_LT(elapsed, std::chrono::seconds(5));
 }
 
 TEST_F(S3FaultTest, RangeStartingPastTheEndReadsNothingWithTheObjectsInfo) {

@@ -270,9 +270,7 @@ TEST_F(S3RgwTest, UnreachableEndpointIsUnavailableAfterRetries) {
   config.connect_timeout = std::chrono::seconds(2);
   auto store = S3BlobStore::Create(config, fake.runtime());
   ASSERT_TRUE(store.ok());
-  const auto start = std::chrono::steady_clock::now();
   auto head = (*store)->Head("some/key");
-  const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_EQ(head.status().code(), base::StatusCode::kUnavailable) << head.status().ToString();
   const std::string& message = head.status().message();
   EXPECT_NE(message.find("head"), std::string::npos) << message;
@@ -280,7 +278,6 @@ TEST_F(S3RgwTest, UnreachableEndpointIsUnavailableAfterRetries) {
   EXPECT_NE(message.find("4 attempts"), std::string::npos) << message;
   EXPECT_NE(message.find("onnect"), std::string::npos) << message;  // the last error
   EXPECT_GT(fake.fake_clock()->slept().count(), 0);
-  EXPECT_LT(elapsed, std::chrono::seconds(30));
   EXPECT_NE(fake.metrics().ExportPrometheus().find("shadowfs_s3_retries_total{op=\"head\"} 3"),
             std::string::npos)
       << fake.metrics().ExportPrometheus();
