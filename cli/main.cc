@@ -1,15 +1,20 @@
 // The shadowfs command line: the composition root that builds every component.
 #include <CLI/CLI.hpp>
 
+#include <cstring>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "blobstore/base/clock.h"
 #include "blobstore/base/logging.h"
 #include "blobstore/base/metrics.h"
+#include "cli/mount_command.h"
 #include "cli/primary.h"
 #include "cli/reconcile_command.h"
 #include "cli/selfcheck.h"
+#include "cli/unmount_command.h"
 
 namespace {
 
@@ -53,6 +58,11 @@ int Main(int argc, char** argv) {
   shadowfs::cli::ReconcileCommandOptions reconcile_options;
   auto* reconcile = shadowfs::cli::AddReconcileCommand(app, &reconcile_options);
 
+  shadowfs::cli::MountCommandOptions mount_options;
+  auto* mount = shadowfs::cli::AddMountCommand(app, &mount_options);
+  shadowfs::cli::UnmountCommandOptions unmount_options;
+  auto* unmount = shadowfs::cli::AddUnmountCommand(app, &unmount_options);
+
   CLI11_PARSE(app, argc, argv);
 
   shadowfs::base::LogLevel level;
@@ -60,6 +70,10 @@ int Main(int argc, char** argv) {
     std::cerr << "shadowfs: unknown --log-level '" << log_level << "'\n";
     return 2;
   }
+  // The mount builds its own runtime after it forks (the daemon's logger writes to its log).
+  if (*mount) return shadowfs::cli::RunMountCommand(mount_options, log_level);
+  if (*unmount) return shadowfs::cli::RunUnmountCommand(unmount_options);
+
   shadowfs::base::SystemClock clock;
   shadowfs::base::StderrLogger logger(level);
   shadowfs::base::MetricsRegistry metrics;
@@ -73,6 +87,18 @@ int Main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // mount(8) runs /sbin/mount.shadowfs SPEC DIR [-sfnv] [-o OPTS] for fstab entries of type
+  // shadowfs: that is `shadowfs mount SPEC DIR -o OPTS`.
+  std::vector<std::string> helper_args;
+  std::vector<char*> helper_argv;
+  const char* slash = std::strrchr(argv[0], '/');
+  if (std::strcmp(slash ? slash + 1 : argv[0], "mount.shadowfs") == 0) {
+    helper_args = shadowfs::cli::TranslateMountHelperArgs(argc, argv);
+    for (std::string& a : helper_args) helper_argv.push_back(a.data());
+    helper_argv.push_back(nullptr);
+    argc = static_cast<int>(helper_args.size());
+    argv = helper_argv.data();
+  }
   // Components report failures as Status; anything thrown is a bug or an allocation failure.
   // Either way the user gets one line, not an abort with a stack trace.
   try {

@@ -2,7 +2,6 @@
 
 #include <signal.h>
 
-#include <cctype>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -10,6 +9,7 @@
 #include "blobstore/reconcile/reconciler.h"
 #include "blobstore/shadow/materializer.h"
 #include "blobstore/shadow/shadow_store.h"
+#include "cli/parse_size.h"
 
 namespace shadowfs::cli {
 
@@ -17,40 +17,6 @@ using base::Result;
 using base::Status;
 
 namespace {
-
-// "10G", "512M", "1T", "4096": binary multiples.
-Result<uint64_t> ParseSize(const std::string& text) {
-  size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
-    ++digits;
-  }
-  std::string unit = text.substr(digits);
-  if (digits == 0 || digits > 15 || unit.size() > 1) {
-    return Status::InvalidArgument("bad size '" + text + "': use bytes or a K, M, G or T suffix");
-  }
-  uint64_t value = std::stoull(text.substr(0, digits));
-  int shift = 0;
-  switch (unit.empty() ? 'B' : std::toupper(static_cast<unsigned char>(unit[0]))) {
-    case 'B':
-      shift = 0;
-      break;
-    case 'K':
-      shift = 10;
-      break;
-    case 'M':
-      shift = 20;
-      break;
-    case 'G':
-      shift = 30;
-      break;
-    case 'T':
-      shift = 40;
-      break;
-    default:
-      return Status::InvalidArgument("bad size '" + text + "': use bytes or a K, M, G or T suffix");
-  }
-  return value << shift;
-}
 
 nlohmann::json ReportJson(const reconcile::CycleReport& r) {
   nlohmann::json j = {

@@ -31,6 +31,14 @@ std::string_view StatusCodeName(StatusCode code) {
       return "NotSupported";
     case StatusCode::kIOError:
       return "IOError";
+    case StatusCode::kNotEmpty:
+      return "NotEmpty";
+    case StatusCode::kIsDirectory:
+      return "IsDirectory";
+    case StatusCode::kNotDirectory:
+      return "NotDirectory";
+    case StatusCode::kNameTooLong:
+      return "NameTooLong";
   }
   return "Unknown";
 }

@@ -21,6 +21,12 @@ enum class StatusCode : std::uint8_t {
   kInvalidArgument,
   kNotSupported,
   kIOError,
+  // Filesystem answers that the codes above cannot say (fs/ maps them to ENOTEMPTY, EISDIR,
+  // ENOTDIR and ENAMETOOLONG at the FUSE edge).
+  kNotEmpty,
+  kIsDirectory,
+  kNotDirectory,
+  kNameTooLong,
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -50,6 +56,12 @@ class [[nodiscard]] Status {
     return {StatusCode::kNotSupported, std::move(msg)};
   }
   static Status IOError(std::string msg) { return {StatusCode::kIOError, std::move(msg)}; }
+  static Status NotEmpty(std::string msg) { return {StatusCode::kNotEmpty, std::move(msg)}; }
+  static Status IsDirectory(std::string msg) { return {StatusCode::kIsDirectory, std::move(msg)}; }
+  static Status NotDirectory(std::string msg) {
+    return {StatusCode::kNotDirectory, std::move(msg)};
+  }
+  static Status NameTooLong(std::string msg) { return {StatusCode::kNameTooLong, std::move(msg)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -47,6 +47,18 @@ CREATE TABLE IF NOT EXISTS shadows (
 CREATE TABLE IF NOT EXISTS change_stats (
   scope TEXT PRIMARY KEY, changes REAL NOT NULL, exposure_seconds REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS kv (name TEXT PRIMARY KEY, value BLOB);
+CREATE TABLE IF NOT EXISTS write_intents (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  key TEXT NOT NULL,
+  staging_file TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  create_only INTEGER NOT NULL,
+  base_etag TEXT NOT NULL,
+  metadata BLOB NOT NULL,
+  content_type TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  last_error TEXT NOT NULL);
 )sql";
 
 constexpr const char* kUpsertShadow =
@@ -164,6 +176,17 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& path,
       return Status::NotSupported("catalog " + path + " has schema version " + std::to_string(v) +
                                   ", newer than this build reads (" +
                                   std::to_string(kSchemaVersion) + "): upgrade shadowfs");
+    }
+    // Version 1 lacked write_intents, which kSchema has just created (CREATE TABLE IF NOT
+    // EXISTS): the migration is recording the new version in the same transaction.
+    if (v < kSchemaVersion) {
+      std::string sql = "UPDATE meta SET value = '" + std::to_string(kSchemaVersion) +
+                        "' WHERE name = 'schema_version'";
+      if ((rc = Exec(h, sql.c_str())) != SQLITE_OK) {
+        Exec(h, "ROLLBACK");
+        return catalog->Error(
+            rc, "cannot migrate the schema to version " + std::to_string(kSchemaVersion));
+      }
     }
   } else if (rc == SQLITE_DONE) {
     version.reset();
@@ -382,6 +405,110 @@ Status Catalog::PutKv(const std::string& name, const std::string& value) {
     return st;
   }
   return Commit();
+}
+
+Result<int64_t> Catalog::InsertIntent(const IntentRow& r) {
+  base::MutexLock lock(&mu_);
+  sqlite3* h = db_->db.get();
+  StmtPtr s;
+  int rc = Prepare(h,
+                   "INSERT INTO write_intents (key, staging_file, size, create_only, base_etag, "
+                   "metadata, content_type, created, attempts, last_error) VALUES "
+                   "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                   &s);
+  if (rc != SQLITE_OK) return Error(rc, "cannot record a write intent");
+  SHADOWFS_RETURN_IF_ERROR(Begin());
+  sqlite3_stmt* q = s.get();
+  sqlite3_bind_text(q, 1, r.key.data(), static_cast<int>(r.key.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 2, r.staging_file.data(), static_cast<int>(r.staging_file.size()),
+                    SQLITE_TRANSIENT);
+  sqlite3_bind_int64(q, 3, static_cast<int64_t>(r.size));
+  sqlite3_bind_int64(q, 4, r.create_only ? 1 : 0);
+  sqlite3_bind_text(q, 5, r.base_etag.data(), static_cast<int>(r.base_etag.size()),
+                    SQLITE_TRANSIENT);
+  sqlite3_bind_blob(q, 6, r.metadata.data(), static_cast<int>(r.metadata.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 7, r.content_type.data(), static_cast<int>(r.content_type.size()),
+                    SQLITE_TRANSIENT);
+  sqlite3_bind_int64(q, 8, r.created_us);
+  sqlite3_bind_int64(q, 9, r.attempts);
+  sqlite3_bind_text(q, 10, r.last_error.data(), static_cast<int>(r.last_error.size()),
+                    SQLITE_TRANSIENT);
+  rc = sqlite3_step(q);
+  if (rc != SQLITE_DONE) {
+    Status st = Error(rc, "cannot record the write intent of '" + r.key + "'");
+    Rollback();
+    return st;
+  }
+  int64_t id = sqlite3_last_insert_rowid(h);
+  SHADOWFS_RETURN_IF_ERROR(Commit());
+  return id;
+}
+
+Status Catalog::UpdateIntent(int64_t id, uint32_t attempts, std::string_view last_error) {
+  base::MutexLock lock(&mu_);
+  StmtPtr s;
+  int rc = Prepare(db_->db.get(),
+                   "UPDATE write_intents SET attempts = ?2, last_error = ?3 WHERE id = ?1", &s);
+  if (rc != SQLITE_OK) return Error(rc, "cannot update a write intent");
+  SHADOWFS_RETURN_IF_ERROR(Begin());
+  sqlite3_bind_int64(s.get(), 1, id);
+  sqlite3_bind_int64(s.get(), 2, attempts);
+  sqlite3_bind_text(s.get(), 3, last_error.data(), static_cast<int>(last_error.size()),
+                    SQLITE_TRANSIENT);
+  rc = sqlite3_step(s.get());
+  if (rc != SQLITE_DONE) {
+    Status st = Error(rc, "cannot update write intent " + std::to_string(id));
+    Rollback();
+    return st;
+  }
+  return Commit();
+}
+
+Status Catalog::DeleteIntent(int64_t id) {
+  base::MutexLock lock(&mu_);
+  StmtPtr s;
+  int rc = Prepare(db_->db.get(), "DELETE FROM write_intents WHERE id = ?1", &s);
+  if (rc != SQLITE_OK) return Error(rc, "cannot remove a write intent");
+  SHADOWFS_RETURN_IF_ERROR(Begin());
+  sqlite3_bind_int64(s.get(), 1, id);
+  rc = sqlite3_step(s.get());
+  if (rc != SQLITE_DONE) {
+    Status st = Error(rc, "cannot remove write intent " + std::to_string(id));
+    Rollback();
+    return st;
+  }
+  return Commit();
+}
+
+Result<std::vector<IntentRow>> Catalog::LoadIntents() {
+  base::MutexLock lock(&mu_);
+  StmtPtr s;
+  int rc = Prepare(db_->db.get(),
+                   "SELECT id, key, staging_file, size, create_only, base_etag, metadata, "
+                   "content_type, created, attempts, last_error FROM write_intents ORDER BY id",
+                   &s);
+  if (rc != SQLITE_OK) return Error(rc, "cannot read write intents");
+  std::vector<IntentRow> rows;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    sqlite3_stmt* q = s.get();
+    IntentRow r;
+    r.id = sqlite3_column_int64(q, 0);
+    r.key = Text(q, 1);
+    r.staging_file = Text(q, 2);
+    r.size = static_cast<uint64_t>(sqlite3_column_int64(q, 3));
+    r.create_only = sqlite3_column_int64(q, 4) != 0;
+    r.base_etag = Text(q, 5);
+    const void* p = sqlite3_column_blob(q, 6);
+    int n = sqlite3_column_bytes(q, 6);
+    if (p) r.metadata.assign(static_cast<const char*>(p), static_cast<size_t>(n));
+    r.content_type = Text(q, 7);
+    r.created_us = sqlite3_column_int64(q, 8);
+    r.attempts = static_cast<uint32_t>(sqlite3_column_int64(q, 9));
+    r.last_error = Text(q, 10);
+    rows.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "cannot read write intents");
+  return rows;
 }
 
 uint64_t Catalog::transactions() const {

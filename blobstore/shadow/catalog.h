@@ -11,7 +11,8 @@
 // Confidence is not stored: it is derived from last_verified and the change statistics
 // (ConfidenceModel), so it can never disagree with them and needs no rewrite as time passes.
 //
-// Schema version 1 (table meta, key schema_version). A newer schema is refused with
+// Schema version 2 (table meta, key schema_version); version 1 lacked write_intents and is
+// migrated at Open. A newer schema is refused with
 // NotSupported; a damaged file is refused with Corruption and a message saying what to do.
 //
 // Thread-safe: one mutex (a leaf lock: nothing else is locked under it) serializes use of the
@@ -63,9 +64,24 @@ struct ChangeStatRow {
   double exposure_seconds = 0;
 };
 
+// One row of `write_intents` (ShadowStore::WriteIntent, with the metadata encoded).
+struct IntentRow {
+  int64_t id = 0;
+  std::string key;
+  std::string staging_file;
+  uint64_t size = 0;
+  bool create_only = false;
+  std::string base_etag;
+  std::string metadata;  // "name\0value\0" pairs (header values never contain NUL)
+  std::string content_type;
+  int64_t created_us = 0;
+  uint32_t attempts = 0;
+  std::string last_error;
+};
+
 class Catalog {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the database at `path`. Corruption (with what to do) if the file is not a
   // readable SQLite database; NotSupported for a newer schema; IOError for other failures.
@@ -84,6 +100,13 @@ class Catalog {
   base::Status Delete(const std::vector<std::string>& keys) EXCLUDES(mu_);
   base::Status WriteBatch(const std::vector<CatalogRow>& rows,
                           const std::vector<ChangeStatRow>& stats) EXCLUDES(mu_);
+
+  // Write intents, each call one transaction. InsertIntent returns the id.
+  base::Result<int64_t> InsertIntent(const IntentRow& row) EXCLUDES(mu_);
+  base::Status UpdateIntent(int64_t id, uint32_t attempts, std::string_view last_error)
+      EXCLUDES(mu_);
+  base::Status DeleteIntent(int64_t id) EXCLUDES(mu_);
+  base::Result<std::vector<IntentRow>> LoadIntents() EXCLUDES(mu_);  // in id order
 
   base::Result<std::optional<std::string>> GetKv(const std::string& name) EXCLUDES(mu_);
   base::Status PutKv(const std::string& name, const std::string& value) EXCLUDES(mu_);

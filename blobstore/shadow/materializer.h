@@ -3,8 +3,9 @@
 // object is never stored under the old version: the request fails with Conflict and the stale
 // shadow is dropped. Work runs on a bounded pool (max_concurrent), within a bandwidth cap (a
 // token bucket over bytes fetched) and a cap on bytes in flight; requests beyond the queue bound
-// are refused, never queued without limit. Implements PrefetchSink for the prediction engine;
-// the write path uses FillFromLocal to turn committed staged data into the new shadow.
+// are refused, never queued without limit. Implements PrefetchSink for the prediction engine.
+// Committed writes do not come through here: the filesystem's Uploader (fs/uploader.h) Fills the
+// new version's shadow straight from its staged file.
 //
 // Demand reads never wait for this class: they go to the primary directly. Thread-safe.
 #pragma once

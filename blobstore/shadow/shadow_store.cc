@@ -93,6 +93,7 @@ ShadowStore::Impl::Impl(ShadowStoreOptions options_in, base::Runtime runtime_in,
       scorer(scorer_in),
       shadows_dir(options.dir + "/shadows"),
       tmp_dir(options.dir + "/tmp"),
+      staging_dir(options.dir + "/staging"),
       model(options.prior_changes_per_day) {
   base::MetricsRegistry& m = *runtime.metrics;
   for (int i = 0; i < 7; ++i) {
@@ -278,6 +279,7 @@ Result<std::unique_ptr<ShadowStore>> ShadowStore::Open(ShadowStoreOptions option
   SHADOWFS_ASSIGN_OR_RETURN(std::vector<CatalogRow> rows, impl->catalog->LoadShadows());
   SHADOWFS_ASSIGN_OR_RETURN(std::vector<ChangeStatRow> stats, impl->catalog->LoadChangeStats());
   impl->model.Load(stats);
+  SHADOWFS_RETURN_IF_ERROR(impl->OpenStaging());
 
   // What is on disk. Temp files are from writers that crashed; nothing runs yet to own them.
   namespace fs = std::filesystem;
@@ -575,6 +577,7 @@ uint64_t ShadowStore::used_bytes() const {
 }
 
 uint64_t ShadowStore::capacity_bytes() const { return impl_->options.capacity_bytes; }
+double ShadowStore::min_confidence() const { return impl_->options.min_confidence; }
 uint32_t ShadowStore::chunk_size() const { return impl_->options.chunk_size; }
 Status ShadowStore::Flush() { return impl_->FlushNow(); }
 

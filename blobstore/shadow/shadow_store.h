@@ -40,6 +40,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -118,6 +119,23 @@ struct ShadowStoreOptions {
   uint32_t promote_after_passes = 2;
 };
 
+// A write intent (DESIGN.md section 5): an upload the filesystem owes the primary. Recorded in
+// the catalog before the upload starts and removed after the primary acknowledged it, so intents
+// found at Open are uploads a crash interrupted. The staging file lives in staging_dir().
+struct WriteIntent {
+  int64_t id = 0;  // assigned by RecordWriteIntent, increasing in recording order
+  std::string key;
+  std::string staging_file;  // file name inside staging_dir()
+  uint64_t size = 0;
+  bool create_only = false;                     // If-None-Match: *
+  std::string base_etag;                        // If-Match, unless create_only
+  std::map<std::string, std::string> metadata;  // user metadata to upload with
+  std::string content_type;
+  base::WallTime created{};
+  uint32_t attempts = 0;
+  std::string last_error;
+};
+
 struct FillOptions {
   Origin origin = Origin::kRead;
   std::string version_id;
@@ -187,11 +205,22 @@ class ShadowStore {
   // corrupt chunks are dropped.
   base::Result<MaintenanceReport> Scrub(uint64_t max_bytes);
 
+  // Write intents. The staging directory (STORE/staging) is created by Open; at Open, staging
+  // files that no intent names are removed (they held writes that were never committed).
+  const std::string& staging_dir() const;
+  // Durable (a committed catalog transaction) when it returns.
+  base::Result<int64_t> RecordWriteIntent(const WriteIntent& intent);
+  base::Status UpdateWriteIntent(int64_t id, uint32_t attempts, std::string_view last_error);
+  base::Status CompleteWriteIntent(int64_t id);  // removes the row (not the staging file)
+  base::Result<std::vector<WriteIntent>> PendingWriteIntents() const;  // in id order
+
   // The confidence of a shadow verified at `last_verified`, now. Exposed for the CLI.
   double Confidence(std::string_view key, base::WallTime last_verified) const;
 
   uint64_t used_bytes() const;
   uint64_t capacity_bytes() const;
+  // The serving rule's threshold: a shadow below it is revalidated before it serves.
+  double min_confidence() const;
   uint32_t chunk_size() const;  // of new shadows (existing ones keep theirs: see Find)
   base::Status Flush();         // writes batched catalog updates now
 

@@ -120,6 +120,10 @@ struct ShadowStore::Impl {
   base::Status PromoteNow(const std::string& key) EXCLUDES(mu_, catalog_mu_);
   void PromoteLoop();
 
+  // Write intents (shadow_store_intents.cc): creates staging_dir and removes the staging files
+  // that no intent names. Called by Open once the catalog is loaded.
+  base::Status OpenStaging();
+
   base::Status FlushNow() EXCLUDES(mu_, catalog_mu_);
   void FlushLoop();
 
@@ -128,6 +132,7 @@ struct ShadowStore::Impl {
   base::ReuseScorer* const scorer;
   const std::string shadows_dir;
   const std::string tmp_dir;
+  const std::string staging_dir;                // STORE/staging: the filesystem's staged writes
   std::unique_ptr<base::PidLock> process_lock;  // held for the store's lifetime
   std::unique_ptr<Catalog> catalog;
   ConfidenceModel model;

@@ -13,15 +13,7 @@ extern char** environ;
 
 namespace shadowfs::testing {
 
-CommandResult RunCommand(const std::vector<std::string>& argv,
-                         const std::map<std::string, std::string>& env,
-                         std::chrono::seconds timeout) {
-  CommandResult result;
-  if (argv.empty()) return result;
-  int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) != 0) return result;
-
-  // Build argv and envp before fork: only async-signal-safe calls are allowed in the child.
+std::vector<std::string> MergedEnvironment(const std::map<std::string, std::string>& env) {
   std::map<std::string, std::string> merged;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string entry(*e);
@@ -35,8 +27,21 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
       merged[k] = v;
     }
   }
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : merged) env_strings.push_back(k + "=" + v);
+  std::vector<std::string> out;
+  for (const auto& [k, v] : merged) out.push_back(k + "=" + v);
+  return out;
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env,
+                         std::chrono::seconds timeout) {
+  CommandResult result;
+  if (argv.empty()) return result;
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) return result;
+
+  // Build argv and envp before fork: only async-signal-safe calls are allowed in the child.
+  std::vector<std::string> env_strings = MergedEnvironment(env);
   std::vector<char*> envp, args;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);

@@ -17,6 +17,10 @@ struct CommandResult {
 
 // argv[0] is an absolute path. `env` entries are added to (or, with an empty value, removed
 // from) the test's own environment.
+// The test's own environment with `env` applied as RunCommand applies it, as "NAME=value"
+// strings (build them before fork: the child may only make async-signal-safe calls).
+std::vector<std::string> MergedEnvironment(const std::map<std::string, std::string>& env);
+
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env = {},
                          std::chrono::seconds timeout = std::chrono::seconds(120));

@@ -1,0 +1,162 @@
+// FileSystem: the FUSE-free core of a shadowfs mount (DESIGN.md sections 2, 4 and 5). It maps a
+// primary's keys under a prefix to files and directories the way s3fs does (one object per file,
+// `dir/` markers, POSIX metadata in x-amz-meta-mode/-uid/-gid/-mtime, symlink bodies), keeps an
+// inode table, open handles and a directory cache, and runs the read path (staged data > a
+// shadow that passes the serving rule > the primary, with readahead and read-through into
+// partial shadows) and the write path (staging files, write intents, conditional uploads with a
+// conflict policy, asynchronous shadow regeneration).
+//
+// The methods mirror the FUSE low-level operations. Errors are Status codes, never errno: the
+// FUSE adapter (fs/fuse_adapter.cc) maps them in one function. Permission checks are the
+// kernel's (the mount uses default_permissions).
+//
+// Thread-safe: every method may be called from any FUSE worker thread at once. No lock is held
+// across a request to the primary, an fsync, or a call into the shadow store.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "blobstore/base/result.h"
+#include "blobstore/base/runtime.h"
+#include "blobstore/blob_store.h"
+#include "blobstore/shadow/shadow_store.h"
+#include "fs/types.h"
+#include "predict/access_event.h"
+
+namespace shadowfs::fs {
+
+struct FileSystemOptions {
+  std::string prefix;  // key prefix of the filesystem on the primary: "" or "dir/"
+  bool read_only = false;
+
+  // Owner and modes of objects that carry no POSIX metadata (written by other tools).
+  uint32_t default_uid = 0;
+  uint32_t default_gid = 0;
+  uint32_t default_file_mode = 0644;
+  uint32_t default_dir_mode = 0755;
+
+  // Kernel caching.
+  std::chrono::duration<double> entry_timeout{1.0};
+  std::chrono::duration<double> attr_timeout{1.0};
+  std::chrono::duration<double> negative_timeout{1.0};
+  // A directory listing is reused this long, unless a local change invalidates it first.
+  std::chrono::milliseconds dir_cache_ttl{1000};
+  // Concurrent HEAD requests when a readdirplus needs the metadata of many entries.
+  int metadata_parallelism = 32;
+
+  // Renaming a directory copies every object under it; refuse (with a clear error) above this.
+  uint64_t max_rename_objects = 10000;
+
+  // Write path.
+  ConflictPolicy conflict = ConflictPolicy::kCopy;
+  bool writeback = false;  // close returns once staged data is durable locally
+  std::string hostname;    // for NAME.conflict-<host>-<time>
+
+  // Read path: the adaptive readahead window for reads from the primary.
+  uint64_t readahead_initial = 1ull << 20;
+  uint64_t readahead_max = 64ull << 20;
+  uint64_t readahead_memory = 256ull << 20;  // across all open files
+  // Admit what the read path fetched from the primary into (partial) shadows.
+  bool read_through = true;
+};
+
+struct FileSystemDeps {
+  blobstore::BlobStore* primary = nullptr;
+  shadow::ShadowStore* store = nullptr;
+  predict::AccessSink* access = nullptr;  // may be null: events are not reported
+  base::Runtime runtime{};
+};
+
+class FileSystem {
+ public:
+  // Checks that the primary answers (a one-key listing of the prefix: a missing bucket or bad
+  // credentials fail here with a message naming them), probes conditional writes (logging a
+  // warning and falling back to compare-before-put where the server ignores them), and replays
+  // the write intents a crash or an unmount with the primary down left in the store.
+  static base::Result<std::unique_ptr<FileSystem>> Create(FileSystemDeps deps,
+                                                          FileSystemOptions options);
+  // Finishes pending uploads first (Shutdown with no deadline), then releases everything.
+  ~FileSystem();
+  FileSystem(const FileSystem&) = delete;
+  FileSystem& operator=(const FileSystem&) = delete;
+
+  // Namespace.
+  base::Result<Entry> Lookup(InodeId parent, std::string_view name);
+  void Forget(InodeId ino, uint64_t nlookup);
+  base::Result<Attributes> GetAttr(InodeId ino);
+  // `handle` is set when the kernel passes the open file (ftruncate, futimens).
+  base::Result<Attributes> SetAttr(InodeId ino, const SetAttrRequest& request,
+                                   std::optional<HandleId> handle, const Caller& caller);
+  base::Result<std::string> ReadLink(InodeId ino);
+  base::Result<Entry> MkDir(InodeId parent, std::string_view name, uint32_t mode,
+                            const Caller& caller);
+  base::Result<Entry> Symlink(std::string_view target, InodeId parent, std::string_view name,
+                              const Caller& caller);
+  base::Status Unlink(InodeId parent, std::string_view name);
+  base::Status RmDir(InodeId parent, std::string_view name);
+  // flags: 0 or RENAME_NOREPLACE (RENAME_EXCHANGE is NotSupported).
+  base::Status Rename(InodeId parent, std::string_view name, InodeId new_parent,
+                      std::string_view new_name, unsigned flags);
+  // Hard links cannot be represented in an object store: always PermissionDenied (EPERM).
+  base::Status Link(InodeId ino, InodeId new_parent, std::string_view new_name);
+
+  // Files. `flags` are open(2)'s (O_ACCMODE, O_TRUNC, O_APPEND, ...).
+  base::Result<OpenResult> Open(InodeId ino, int flags, const Caller& caller);
+  base::Result<std::pair<Entry, OpenResult>> Create(InodeId parent, std::string_view name,
+                                                    uint32_t mode, int flags, const Caller& caller);
+  // Fills `out` from `offset`; fewer bytes only at the end of the file.
+  base::Result<size_t> Read(HandleId handle, uint64_t offset, std::span<char> out);
+  base::Result<size_t> Write(HandleId handle, uint64_t offset, std::string_view data);
+  // flush and fsync commit the file's staged data (upload, or in writeback mode local
+  // durability with the upload queued). A conflict under the `fail` policy is IOError.
+  base::Status Flush(HandleId handle);
+  base::Status Fsync(HandleId handle, bool datasync);
+  base::Status Release(HandleId handle);
+
+  // Directories. ReadDir emits entries from `offset` (0 = the start, "." and ".." first;
+  // otherwise an earlier entry's next_offset) until `emit` returns false (the reply is full: that
+  // entry was not taken and is not counted as a lookup) or the directory ends.
+  base::Result<HandleId> OpenDir(InodeId ino);
+  base::Status ReadDir(HandleId handle, uint64_t offset, bool plus,
+                       const std::function<bool(const DirEntry&)>& emit);
+  base::Status ReleaseDir(HandleId handle);
+
+  base::Result<FsStats> StatFs();
+
+  // Extended attributes, stored in the object's metadata as s3fs stores them. flags:
+  // XATTR_CREATE / XATTR_REPLACE. An absent attribute is nullopt / false, not an error.
+  base::Status SetXattr(InodeId ino, std::string_view name, std::string_view value, int flags);
+  base::Result<std::optional<std::string>> GetXattr(InodeId ino, std::string_view name);
+  base::Result<std::vector<std::string>> ListXattr(InodeId ino);
+  base::Result<bool> RemoveXattr(InodeId ino, std::string_view name);
+
+  // Stops taking writes and waits for every queued upload until `deadline` (none: until done).
+  // Uploads still pending at the deadline stay recorded as write intents for the next mount.
+  base::Status Shutdown(std::optional<base::MonoTime> deadline = std::nullopt);
+
+  struct Stats {
+    uint64_t inodes = 0;
+    uint64_t open_files = 0;
+    uint64_t pending_uploads = 0;
+    uint64_t reads_from_shadow = 0;
+    uint64_t reads_from_primary = 0;
+    uint64_t conflicts = 0;
+  };
+  Stats stats() const;
+
+  struct Impl;
+
+ private:
+  explicit FileSystem(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace shadowfs::fs

@@ -1,0 +1,325 @@
+// FileSystem: lookup, getattr, forget and directory listings.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <map>
+
+#include "fs/file_system_impl.h"
+
+namespace shadowfs::fs {
+
+using base::Result;
+using base::Status;
+
+namespace {
+
+ObjectVersion VersionOf(const blobstore::ObjectInfo& info) {
+  return ObjectVersion{.exists = true,
+                       .etag = info.etag,
+                       .version_id = info.version_id,
+                       .size = info.size,
+                       .last_modified = info.last_modified,
+                       .content_type = info.content_type,
+                       .metadata = info.metadata};
+}
+
+bool Representable(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." && name.size() <= 255 &&
+         name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
+}
+
+}  // namespace
+
+ObjectVersion VersionFromInfo(const blobstore::ObjectInfo& info) { return VersionOf(info); }
+
+Result<ObjectVersion> FileSystem::Impl::HeadDirMarker(const std::string& key) {
+  auto head = primary->Head(key + "/");
+  if (head.ok()) return VersionOf(*head);
+  if (head.status().IsNotFound()) return ObjectVersion{};  // an implicit directory
+  return head.status();
+}
+
+Result<Resolved> FileSystem::Impl::Resolve(InodeId parent, std::string_view name) {
+  std::string key;
+  std::shared_ptr<const Listing> listing;
+  std::optional<std::string> known_etag;  // of a file inode we already know under this name
+  bool maybe_queued = false;
+  {
+    base::MutexLock lock(&mu);
+    SHADOWFS_ASSIGN_OR_RETURN(key, ChildKey(parent, name));
+    if (const Inode* c = inodes.Child(parent, name)) {
+      if (c->local_only)
+        return Resolved{.kind = c->kind, .version = c->version, .from_inode = true};
+      if (c->kind == FileKind::kDirectory && rt.clock->Monotonic() < c->attr_expiry) {
+        return Resolved{.kind = c->kind, .version = c->version, .from_inode = true};
+      }
+      if (c->kind != FileKind::kDirectory && c->version.exists) known_etag = c->version.etag;
+    }
+    maybe_queued = queued_keys.count(key) > 0;
+    auto path = inodes.Path(parent);
+    if (path) listing = dir_cache.Get(DirKey(*path), rt.clock->Monotonic());
+  }
+  if (maybe_queued && uploader->PendingStagingPath(key)) {
+    // Committed here in writeback mode, still on its way to the primary.
+    base::MutexLock lock(&mu);
+    if (const Inode* c = inodes.Child(parent, name); c && c->kind == FileKind::kRegular) {
+      return Resolved{.kind = c->kind, .version = c->version, .from_inode = true};
+    }
+  }
+  auto head_file = [&]() -> Result<Resolved> {
+    auto head = primary->Head(key);
+    if (!head.ok()) return head.status();
+    FileKind kind =
+        DecodeAttributes(head->metadata, ObjectShape::kFile, head->last_modified, defaults).kind;
+    return Resolved{.kind = kind, .version = VersionOf(*head)};
+  };
+  if (listing) {
+    const ListedEntry* e = DirCache::Find(*listing, name);
+    if (e == nullptr) return Status::NotFound("no such file or directory");
+    if (e->kind == FileKind::kDirectory) {
+      SHADOWFS_ASSIGN_OR_RETURN(auto marker, HeadDirMarker(key));
+      return Resolved{.kind = FileKind::kDirectory, .version = std::move(marker)};
+    }
+    return head_file();
+  }
+  auto file = head_file();
+  if (!file.ok() && !file.status().IsNotFound()) return file.status();
+  // A file we already know with the same version needs no directory check.
+  if (file.ok() && known_etag && *known_etag == file->version.etag) return file;
+  blobstore::ListOptions lo{.prefix = key + "/", .max_keys = 1};
+  auto page = primary->List(lo);
+  if (!page.ok()) return page.status();
+  bool is_dir = !page->objects.empty() || !page->common_prefixes.empty();
+  if (!is_dir) {
+    if (file.ok()) return file;
+    return Status::NotFound("no such file or directory");
+  }
+  if (file.ok()) {
+    base::MutexLock lock(&mu);
+    WarnOnce(key, "both a file and a directory of this name exist; showing the directory");
+  }
+  ObjectVersion marker;
+  if (!page->objects.empty() && page->objects[0].key == key + "/") {
+    SHADOWFS_ASSIGN_OR_RETURN(marker, HeadDirMarker(key));
+  }
+  return Resolved{.kind = FileKind::kDirectory, .version = std::move(marker)};
+}
+
+void FileSystem::Impl::SetVersion(Inode& inode, const ObjectVersion& version) {
+  inode.version = version;
+  ObjectShape shape =
+      inode.kind == FileKind::kDirectory ? ObjectShape::kDirMarker : ObjectShape::kFile;
+  base::WallTime lm = version.exists ? version.last_modified : mount_time;
+  Attributes attr = DecodeAttributes(version.metadata, shape, lm, defaults);
+  attr.ino = inode.id;
+  attr.kind = inode.kind;
+  if (inode.kind == FileKind::kSymlink) attr.mode = S_IFLNK | (attr.mode & 07777);
+  if (inode.kind == FileKind::kRegular) attr.mode = S_IFREG | (attr.mode & 07777);
+  attr.size = inode.kind == FileKind::kDirectory ? 4096 : version.size;
+  inode.attr = attr;
+  inode.attr_expiry = rt.clock->Monotonic() +
+                      std::chrono::duration_cast<std::chrono::nanoseconds>(options.attr_timeout);
+}
+
+Attributes FileSystem::Impl::AttrOf(const Inode& inode) {
+  Attributes attr = inode.attr;
+  attr.ino = inode.id;
+  auto it = open_files.find(inode.id);
+  if (it != open_files.end() && it->second->data) {
+    attr.size = it->second->data->size();
+    if (it->second->written) attr.mtime = attr.ctime = it->second->last_change;
+  }
+  return attr;
+}
+
+Entry FileSystem::Impl::EntryOf(const Inode& inode) {
+  return Entry{.attr = AttrOf(inode),
+               .generation = inode.generation,
+               .entry_timeout = options.entry_timeout,
+               .attr_timeout = options.attr_timeout};
+}
+
+Entry FileSystem::Impl::Install(InodeId parent, std::string_view name, const Resolved& r) {
+  Inode& inode = inodes.Attach(parent, name, r.kind);
+  if (!r.from_inode) SetVersion(inode, r.version);
+  ++inode.lookups;
+  return EntryOf(inode);
+}
+
+Result<Entry> FileSystem::Lookup(InodeId parent, std::string_view name) {
+  SHADOWFS_ASSIGN_OR_RETURN(Resolved r, impl_->Resolve(parent, name));
+  base::MutexLock lock(&impl_->mu);
+  if (impl_->inodes.Get(parent) == nullptr) return Status::NotFound("the directory was removed");
+  return impl_->Install(parent, name, r);
+}
+
+void FileSystem::Forget(InodeId ino, uint64_t nlookup) {
+  base::MutexLock lock(&impl_->mu);
+  impl_->inodes.Forget(ino, nlookup);
+}
+
+Status FileSystem::Impl::Refresh(InodeId ino, bool force) {
+  std::string key;
+  FileKind kind;
+  {
+    base::MutexLock lock(&mu);
+    Inode* inode = inodes.Get(ino);
+    if (inode == nullptr) return Status::NotFound("stale inode");
+    if (ino == kRootInode || inode->local_only || inode->unlinked || inode->parent == 0) {
+      return Status::Ok();
+    }
+    auto of = open_files.find(ino);
+    if (of != open_files.end() && (of->second->written || of->second->attrs_pending)) {
+      return Status::Ok();  // local state is newer than the primary's
+    }
+    if (!force && rt.clock->Monotonic() < inode->attr_expiry) return Status::Ok();
+    SHADOWFS_ASSIGN_OR_RETURN(key, KeyOf(*inode));
+    kind = inode->kind;
+  }
+  ObjectVersion version;
+  if (kind == FileKind::kDirectory) {
+    key.pop_back();
+    SHADOWFS_ASSIGN_OR_RETURN(version, HeadDirMarker(key));
+  } else {
+    auto head = primary->Head(key);
+    if (!head.ok()) {
+      if (head.status().IsNotFound() && uploader->PendingStagingPath(key)) return Status::Ok();
+      return head.status();
+    }
+    version = VersionOf(*head);
+  }
+  base::MutexLock lock(&mu);
+  Inode* inode = inodes.Get(ino);
+  if (inode == nullptr) return Status::NotFound("stale inode");
+  if (kind != FileKind::kDirectory) {
+    FileKind now_kind =
+        DecodeAttributes(version.metadata, ObjectShape::kFile, version.last_modified, defaults)
+            .kind;
+    if (now_kind != inode->kind) return Status::NotFound("the file was replaced");
+  }
+  SetVersion(*inode, version);
+  return Status::Ok();
+}
+
+Result<Attributes> FileSystem::GetAttr(InodeId ino) {
+  SHADOWFS_RETURN_IF_ERROR(impl_->Refresh(ino, false));
+  base::MutexLock lock(&impl_->mu);
+  const Inode* inode = impl_->inodes.Get(ino);
+  if (inode == nullptr) return Status::NotFound("stale inode");
+  return impl_->AttrOf(*inode);
+}
+
+Result<Listing> FileSystem::Impl::FetchListing(const std::string& dir_key) {
+  std::map<std::string, ListedEntry> entries;
+  blobstore::ListOptions lo{.prefix = dir_key, .delimiter = "/"};
+  std::vector<std::string> shadowed;
+  while (true) {
+    SHADOWFS_ASSIGN_OR_RETURN(blobstore::ListPage page, primary->List(lo));
+    for (auto& obj : page.objects) {
+      std::string name = obj.key.substr(dir_key.size());
+      if (!Representable(name)) continue;  // the marker itself, "a//b", "."
+      auto [it, inserted] = entries.try_emplace(name);
+      if (!inserted) {
+        shadowed.push_back(obj.key);
+        continue;
+      }
+      it->second = ListedEntry{.name = name, .kind = FileKind::kRegular, .object = std::move(obj)};
+    }
+    for (const auto& cp : page.common_prefixes) {
+      std::string name = cp.substr(dir_key.size());
+      if (!name.empty()) name.pop_back();
+      if (!Representable(name)) continue;
+      auto& e = entries[name];
+      if (!e.name.empty() && e.kind == FileKind::kRegular) shadowed.push_back(dir_key + name);
+      e = ListedEntry{.name = name, .kind = FileKind::kDirectory};
+    }
+    if (!page.truncated || page.next_continuation_token.empty()) break;
+    lo.continuation_token = page.next_continuation_token;
+  }
+  if (!shadowed.empty()) {
+    base::MutexLock lock(&mu);
+    for (const auto& k : shadowed) {
+      WarnOnce(k, "both a file and a directory of this name exist; showing the directory");
+    }
+  }
+  Listing out;
+  out.reserve(entries.size());
+  for (auto& [name, e] : entries) out.push_back(std::move(e));
+  return out;
+}
+
+Result<std::shared_ptr<const Listing>> FileSystem::Impl::GetListing(InodeId dir) {
+  std::string dir_key;
+  std::shared_ptr<const Listing> cached;
+  {
+    base::MutexLock lock(&mu);
+    const Inode* inode = inodes.Get(dir);
+    if (inode == nullptr) return Status::NotFound("stale inode");
+    if (inode->kind != FileKind::kDirectory) return Status::NotDirectory("not a directory");
+    auto path = inodes.Path(dir);
+    if (!path) return Status::NotFound("the directory was removed");
+    dir_key = DirKey(*path);
+    cached = dir_cache.Get(dir_key, rt.clock->Monotonic());
+  }
+  if (!cached) {
+    base::MonoTime fetched = rt.clock->Monotonic();
+    SHADOWFS_ASSIGN_OR_RETURN(Listing listing, FetchListing(dir_key));
+    cached = std::make_shared<const Listing>(std::move(listing));
+    base::MutexLock lock(&mu);
+    dir_cache.Put(dir_key, cached, fetched);
+  }
+  // Merge what exists only here: files created and not committed, uploads still queued.
+  std::vector<ListedEntry> extra;
+  std::vector<std::string> queued;
+  {
+    base::MutexLock lock(&mu);
+    for (const Inode* c : inodes.Children(dir)) {
+      if (c->local_only && DirCache::Find(*cached, c->name) == nullptr) {
+        extra.push_back(ListedEntry{.name = c->name, .kind = c->kind});
+      }
+    }
+    for (auto it = queued_keys.lower_bound(dir_key);
+         it != queued_keys.end() && it->compare(0, dir_key.size(), dir_key) == 0; ++it) {
+      std::string name = it->substr(dir_key.size());
+      if (Representable(name) && DirCache::Find(*cached, name) == nullptr) queued.push_back(*it);
+    }
+  }
+  for (const auto& key : queued) {
+    if (uploader->PendingStagingPath(key)) {
+      extra.push_back(ListedEntry{.name = key.substr(dir_key.size())});
+    } else {
+      base::MutexLock lock(&mu);
+      queued_keys.erase(key);
+    }
+  }
+  if (extra.empty()) return cached;
+  Listing merged = *cached;
+  for (auto& e : extra) {
+    if (DirCache::Find(merged, e.name) != nullptr) continue;
+    auto pos =
+        std::lower_bound(merged.begin(), merged.end(), e.name,
+                         [](const ListedEntry& a, const std::string& n) { return a.name < n; });
+    merged.insert(pos, std::move(e));
+  }
+  return std::make_shared<const Listing>(std::move(merged));
+}
+
+bool FileSystem::Impl::HasLocalChildren(InodeId dir, const std::string& dir_key) {
+  std::vector<std::string> queued;
+  {
+    base::MutexLock lock(&mu);
+    for (const Inode* c : inodes.Children(dir)) {
+      if (c->local_only) return true;
+    }
+    for (auto it = queued_keys.lower_bound(dir_key);
+         it != queued_keys.end() && it->compare(0, dir_key.size(), dir_key) == 0; ++it) {
+      queued.push_back(*it);
+    }
+  }
+  for (const auto& key : queued) {
+    if (uploader->PendingStagingPath(key)) return true;
+  }
+  return false;
+}
+
+}  // namespace shadowfs::fs

@@ -1,0 +1,32 @@
+// AccessEvent: one read of a file, as the filesystem reports it to the prediction engine, and
+// AccessSink, where it goes. The read path calls Record on every read, so implementations must
+// not lock, allocate or make a system call: copy the event into preallocated storage or drop it
+// (and count the drop). The key and process name are shared, immutable strings owned by the open
+// file, so recording one costs two reference-count increments.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "blobstore/base/clock.h"
+
+namespace shadowfs::predict {
+
+struct AccessEvent {
+  std::shared_ptr<const std::string> key;           // the primary key
+  std::shared_ptr<const std::string> process_name;  // of the opener, read at open ("" unknown)
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  base::WallTime time{};
+  bool from_shadow = false;  // served from a shadow (true) or the primary / staged data
+};
+
+class AccessSink {
+ public:
+  virtual ~AccessSink() = default;
+  // Thread-safe, wait-free: never blocks, allocates or makes a system call.
+  virtual void Record(const AccessEvent& event) noexcept = 0;
+};
+
+}  // namespace shadowfs::predict
