@@ -14,9 +14,9 @@ int ErrnoFromStatus(const base::Status& status) {
     case StatusCode::kAlreadyExists:
       return EEXIST;
     // Someone else changed the object under us: the file handle's view is stale, as on NFS.
+    // NotModified is not an answer the filesystem gives; it too reads as a stale view rather
+    // than success.
     case StatusCode::kConflict:
-      return ESTALE;
-    // Not an answer the filesystem gives; treat it as a stale view too rather than success.
     case StatusCode::kNotModified:
       return ESTALE;
     // The core says PermissionDenied for operations the object store cannot represent (hard

@@ -66,7 +66,7 @@ Result<std::unique_ptr<FileData>> FileData::Open(FileDataDeps deps, FileVersion 
   if (!deps.primary || !deps.store || !deps.options || !deps.readahead_budget || !deps.background) {
     return Status::InvalidArgument("FileData::Open: missing dependencies");
   }
-  auto impl = std::make_unique<Impl>(std::move(deps));
+  auto impl = std::make_unique<Impl>(deps);
   Impl& d = *impl;
   d.process_name = std::make_shared<const std::string>(std::move(process_name));
   std::shared_ptr<Impl::PendingBase> pending;

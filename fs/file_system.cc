@@ -34,7 +34,8 @@ FileSystem::Impl::Impl(FileSystemDeps deps, FileSystemOptions opts)
       options(std::move(opts)),
       defaults(DefaultsOf(options)),
       mount_time(deps.runtime.clock->Now()),
-      dir_cache(options.dir_cache_ttl) {
+      dir_cache(options.dir_cache_ttl),
+      versions(options.version_cache_entries, options.metadata_ttl) {
   base::MutexLock lock(&mu);
   Inode* root = inodes.Get(kRootInode);
   root->attr.mode = S_IFDIR | defaults.dir_mode;
@@ -86,6 +87,7 @@ Result<std::unique_ptr<FileSystem>> FileSystem::Create(FileSystemDeps deps,
                             Uploader::Create(primary, deps.store, uo, deps.runtime));
   impl->meta_pool =
       std::make_unique<base::ThreadPool>("fs-meta", std::max(1, options.metadata_parallelism));
+  impl->lookup_pool = std::make_unique<base::ThreadPool>("fs-lookup", 8);
   return std::unique_ptr<FileSystem>(new FileSystem(std::move(impl)));
 }
 
@@ -103,6 +105,7 @@ FileSystem::~FileSystem() {
     impl_->file_handles.clear();
     impl_->open_files.clear();
   }
+  impl_->lookup_pool.reset();
   impl_->meta_pool.reset();
   impl_->uploader.reset();
 }
@@ -122,7 +125,9 @@ FileSystem::Stats FileSystem::stats() const {
     base::MutexLock lock(&impl_->mu);
     s.inodes = impl_->inodes.size();
     s.open_files = impl_->open_files.size();
+    s.known_versions = impl_->versions.counters().entries;
   }
+  s.answered_from_shadow = impl_->answered_from_shadow.load(std::memory_order_relaxed);
   if (impl_->uploader) {
     s.pending_uploads = impl_->uploader->pending();
     s.conflicts = impl_->uploader->conflicts();

@@ -51,6 +51,15 @@ struct FileSystemOptions {
   std::chrono::milliseconds dir_cache_ttl{1000};
   // Concurrent HEAD requests when a readdirplus needs the metadata of many entries.
   int metadata_parallelism = 32;
+  // Object versions remembered across the kernel's Forget (fs/version_cache.h). A lookup,
+  // getattr or open of a file whose remembered version a shadow vouches for (same ETag, valid,
+  // not expired, confidence >= the store's min_confidence) asks the primary nothing. The limit:
+  // another client's change that keeps the ETag (chmod, chown, xattrs: a copy of the object onto
+  // itself) is seen once the remembered metadata is older than metadata_ttl (s3fs's stat cache
+  // keeps entries 900 s by default too); a change of the content changes the ETag and is seen as
+  // soon as the shadow's confidence drops below min_confidence, or after metadata_ttl.
+  size_t version_cache_entries = 100000;
+  std::chrono::seconds metadata_ttl{900};
 
   // Renaming a directory copies every object under it; refuse (with a clear error) above this.
   uint64_t max_rename_objects = 10000;
@@ -149,6 +158,10 @@ class FileSystem {
     uint64_t reads_from_shadow = 0;
     uint64_t reads_from_primary = 0;
     uint64_t conflicts = 0;
+    // Lookups, getattrs and opens answered without a request because a shadow vouched for the
+    // version (see FileSystemOptions::version_cache_entries).
+    uint64_t answered_from_shadow = 0;
+    uint64_t known_versions = 0;  // entries of the version cache
   };
   Stats stats() const;
 

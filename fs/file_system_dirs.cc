@@ -79,9 +79,19 @@ Status FileSystem::ReadDir(HandleId handle, uint64_t offset, bool plus,
                                             (entries[i].kind == FileKind::kDirectory));
           if (same_kind && (c->local_only || now < c->attr_expiry)) {
             resolved[i - begin] = Resolved{.kind = c->kind, .from_inode = true};
-          } else {
-            need.push_back(i);
+            continue;
           }
+          // The listing shows the ETag of a version whose metadata we remember: no HEAD.
+          const std::string& etag = entries[i].object.etag;
+          if (entries[i].kind == FileKind::kRegular && !etag.empty()) {
+            auto known = impl_->versions.Get(dh.dir_key + entries[i].name, now);
+            if (known && known->fresh && known->version.etag == etag) {
+              resolved[i - begin] =
+                  Resolved{.kind = impl_->KindOf(known->version), .version = known->version};
+              continue;
+            }
+          }
+          need.push_back(i);
         }
       }
       base::Mutex done_mu;
@@ -97,12 +107,9 @@ Status FileSystem::ReadDir(HandleId handle, uint64_t offset, bool plus,
             r = Resolved{.kind = FileKind::kDirectory,
                          .version = marker.ok() ? *marker : ObjectVersion{}};
           } else {
-            auto head = impl_->primary->Head(key);
+            auto head = impl_->HeadFile(key);
             if (head.ok()) {
-              FileKind kind = DecodeAttributes(head->metadata, ObjectShape::kFile,
-                                               head->last_modified, impl_->defaults)
-                                  .kind;
-              r = Resolved{.kind = kind, .version = VersionFromInfo(*head)};
+              r = Resolved{.kind = impl_->KindOf(*head), .version = std::move(*head)};
             } else if (!head.status().IsNotFound()) {
               r = Resolved{.kind = FileKind::kRegular, .version = VersionFromInfo(le.object)};
             } else if (le.object.key.empty()) {

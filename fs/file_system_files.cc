@@ -56,7 +56,6 @@ Result<std::shared_ptr<OpenFile>> FileSystem::Impl::OpenFileOf(InodeId ino, bool
   *keep_cache = false;
   std::string key;
   bool need_head = false;
-  std::string etag;
   {
     base::MutexLock lock(&mu);
     Inode* inode = inodes.Get(ino);
@@ -79,17 +78,11 @@ Result<std::shared_ptr<OpenFile>> FileSystem::Impl::OpenFileOf(InodeId ino, bool
     SHADOWFS_ASSIGN_OR_RETURN(key, KeyOf(*inode));
     need_head =
         !inode->local_only && !inode->unlinked && rt.clock->Monotonic() >= inode->attr_expiry;
-    etag = inode->version.etag;
   }
   // Close-to-open consistency: a stale inode is revalidated with a HEAD, unless a shadow of the
-  // version we know is confident enough to stand for that check (the serving rule's threshold:
-  // a shadow below it says nothing about whether the primary moved on).
-  if (need_head) {
-    std::optional<shadow::ShadowInfo> shadow;
-    if (store != nullptr) shadow = store->Find(key);
-    bool trusted = shadow && shadow->etag == etag && shadow->confidence >= store->min_confidence();
-    if (!trusted) SHADOWFS_RETURN_IF_ERROR(Refresh(ino, true));
-  }
+  // version we know is confident enough to stand for that check (Refresh; the serving rule's
+  // threshold: a shadow below it says nothing about whether the primary moved on).
+  if (need_head) SHADOWFS_RETURN_IF_ERROR(Refresh(ino, false));
   FileVersion base;
   {
     base::MutexLock lock(&mu);
@@ -105,9 +98,13 @@ Result<std::shared_ptr<OpenFile>> FileSystem::Impl::OpenFileOf(InodeId ino, bool
                     .access = access,
                     .options = &options,
                     .runtime = rt};
-  SHADOWFS_ASSIGN_OR_RETURN(std::unique_ptr<FileData> data,
-                            FileData::Open(deps, base, truncate, ProcessName(caller.pid)));
-  std::shared_ptr<FileData> shared(std::move(data));
+  auto data = FileData::Open(deps, base, truncate, ProcessName(caller.pid));
+  if (!data.ok()) {
+    base::MutexLock lock(&mu);
+    if (data.status().IsNotFound()) versions.Invalidate(key);
+    return data.status();
+  }
+  std::shared_ptr<FileData> shared(std::move(*data));
   base::MutexLock lock(&mu);
   Inode* inode = inodes.Get(ino);
   if (inode == nullptr) return Status::NotFound("stale inode");
@@ -128,6 +125,7 @@ Result<std::shared_ptr<OpenFile>> FileSystem::Impl::OpenFileOf(InodeId ino, bool
                       .content_type = inode->version.content_type,
                       .metadata = current.metadata};
       SetVersion(*inode, v);
+      Learn(key, v);  // FileData revalidated and found a newer version
     }
   }
   ++of->handles;
@@ -197,6 +195,7 @@ Status FileSystem::Impl::CommitFile(InodeId ino, const std::shared_ptr<OpenFile>
   Inode* inode = inodes.Get(ino);
   if (inode == nullptr) return Status::Ok();
   SetVersion(*inode, committed);
+  Learn(key, committed);
   inode->local_only = false;
   inode->changed_since_open = true;
   of->written = false;

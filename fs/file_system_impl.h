@@ -7,6 +7,7 @@
 // `mu`. FileData's own locks come after `mu` (size() is read under it).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -24,6 +25,7 @@
 #include "fs/inode_table.h"
 #include "fs/object_meta.h"
 #include "fs/uploader.h"
+#include "fs/version_cache.h"
 
 namespace shadowfs::fs {
 
@@ -60,12 +62,24 @@ struct FileSystem::Impl {
 
   // Lookup machinery (lookup.cc).
   base::Result<Resolved> Resolve(InodeId parent, std::string_view name);
+  // HEADs of a directory's marker ("key/") and of a file's object; both record what they learn
+  // in `versions`. HeadDirMarker answers a missing marker with a version that does not exist.
   base::Result<ObjectVersion> HeadDirMarker(const std::string& key);
+  base::Result<ObjectVersion> HeadFile(const std::string& key);
+  FileKind KindOf(const ObjectVersion& file_version) const;  // regular or symlink
   Entry Install(InodeId parent, std::string_view name, const Resolved& resolved) REQUIRES(mu);
   void SetVersion(Inode& inode, const ObjectVersion& version) REQUIRES(mu);
   Attributes AttrOf(const Inode& inode) REQUIRES(mu);
   Entry EntryOf(const Inode& inode) REQUIRES(mu);
-  // Re-reads the inode's object unless its attributes are fresh (or `force`).
+  // Whether the store holds a shadow of version `etag` of `key` that the serving rule would
+  // serve now (valid_from <= now, not expired, confidence >= min_confidence): its own judgement
+  // that this version is still the primary's current one, so metadata learned of it less than
+  // metadata_ttl ago may answer without a request. Call without `mu`.
+  bool ShadowVouches(const std::string& key, const std::string& etag);
+  // Records a version the primary just reported (a HEAD, a commit, a metadata copy).
+  void Learn(const std::string& key, const ObjectVersion& version) REQUIRES(mu);
+  // Re-reads the inode's object unless its attributes are fresh (or `force`), or a shadow vouches
+  // for the version it has.
   base::Status Refresh(InodeId ino, bool force);
   base::Result<std::shared_ptr<const Listing>> GetListing(InodeId dir);
   base::Result<Listing> FetchListing(const std::string& dir_key);
@@ -103,10 +117,15 @@ struct FileSystem::Impl {
   std::unique_ptr<base::ThreadPool> background;
   std::unique_ptr<Uploader> uploader;
   std::unique_ptr<base::ThreadPool> meta_pool;  // readdirplus HEADs
+  // The one-key List of a cold lookup, sent while the lookup's thread sends the HEAD. Separate
+  // from meta_pool, whose tasks a readdirplus waits for while it may hold FUSE threads.
+  std::unique_ptr<base::ThreadPool> lookup_pool;
+  std::atomic<uint64_t> answered_from_shadow{0};
 
   mutable base::Mutex mu;  // lock order: OpenFile::commit_mu, then mu, then FileData's
   InodeTable inodes GUARDED_BY(mu);
   DirCache dir_cache GUARDED_BY(mu);
+  VersionCache versions GUARDED_BY(mu);
   std::map<InodeId, std::shared_ptr<OpenFile>> open_files GUARDED_BY(mu);
   struct FileHandle {
     InodeId ino;

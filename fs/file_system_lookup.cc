@@ -34,15 +34,52 @@ ObjectVersion VersionFromInfo(const blobstore::ObjectInfo& info) { return Versio
 
 Result<ObjectVersion> FileSystem::Impl::HeadDirMarker(const std::string& key) {
   auto head = primary->Head(key + "/");
-  if (head.ok()) return VersionOf(*head);
+  base::MutexLock lock(&mu);
+  if (head.ok()) {
+    ObjectVersion v = VersionOf(*head);
+    Learn(key + "/", v);
+    return v;
+  }
+  versions.Invalidate(key + "/");
   if (head.status().IsNotFound()) return ObjectVersion{};  // an implicit directory
   return head.status();
+}
+
+Result<ObjectVersion> FileSystem::Impl::HeadFile(const std::string& key) {
+  auto head = primary->Head(key);
+  base::MutexLock lock(&mu);
+  if (head.ok()) {
+    ObjectVersion v = VersionOf(*head);
+    Learn(key, v);
+    return v;
+  }
+  if (head.status().IsNotFound()) versions.Invalidate(key);
+  return head.status();
+}
+
+FileKind FileSystem::Impl::KindOf(const ObjectVersion& v) const {
+  return DecodeAttributes(v.metadata, ObjectShape::kFile, v.last_modified, defaults).kind;
+}
+
+bool FileSystem::Impl::ShadowVouches(const std::string& key, const std::string& etag) {
+  if (store == nullptr || etag.empty()) return false;
+  std::optional<shadow::ShadowInfo> s = store->Find(key);
+  if (!s || s->etag != etag) return false;
+  base::WallTime now = rt.clock->Now();
+  if (s->valid_from > now) return false;
+  if (s->expires_at != base::WallTime{} && s->expires_at <= now) return false;
+  return s->confidence >= store->min_confidence();
+}
+
+void FileSystem::Impl::Learn(const std::string& key, const ObjectVersion& version) {
+  versions.Put(key, version, rt.clock->Monotonic());
 }
 
 Result<Resolved> FileSystem::Impl::Resolve(InodeId parent, std::string_view name) {
   std::string key;
   std::shared_ptr<const Listing> listing;
-  std::optional<std::string> known_etag;  // of a file inode we already know under this name
+  std::optional<std::string> known_etag;     // of a file inode we already know under this name
+  std::optional<VersionCache::Known> known;  // the version last learned of `key`
   bool maybe_queued = false;
   {
     base::MutexLock lock(&mu);
@@ -55,6 +92,9 @@ Result<Resolved> FileSystem::Impl::Resolve(InodeId parent, std::string_view name
       }
       if (c->kind != FileKind::kDirectory && c->version.exists) known_etag = c->version.etag;
     }
+    known = versions.Get(key, rt.clock->Monotonic());
+    if (known && known_etag && known->version.etag != *known_etag) known.reset();
+    if (known && !known_etag) known_etag = known->version.etag;
     maybe_queued = queued_keys.count(key) > 0;
     auto path = inodes.Path(parent);
     if (path) listing = dir_cache.Get(DirKey(*path), rt.clock->Monotonic());
@@ -66,12 +106,13 @@ Result<Resolved> FileSystem::Impl::Resolve(InodeId parent, std::string_view name
       return Resolved{.kind = c->kind, .version = c->version, .from_inode = true};
     }
   }
+  auto from_known = [&]() {
+    return Resolved{.kind = KindOf(known->version), .version = known->version};
+  };
   auto head_file = [&]() -> Result<Resolved> {
-    auto head = primary->Head(key);
-    if (!head.ok()) return head.status();
-    FileKind kind =
-        DecodeAttributes(head->metadata, ObjectShape::kFile, head->last_modified, defaults).kind;
-    return Resolved{.kind = kind, .version = VersionOf(*head)};
+    SHADOWFS_ASSIGN_OR_RETURN(ObjectVersion v, HeadFile(key));
+    FileKind kind = KindOf(v);
+    return Resolved{.kind = kind, .version = std::move(v)};
   };
   if (listing) {
     const ListedEntry* e = DirCache::Find(*listing, name);
@@ -80,16 +121,49 @@ Result<Resolved> FileSystem::Impl::Resolve(InodeId parent, std::string_view name
       SHADOWFS_ASSIGN_OR_RETURN(auto marker, HeadDirMarker(key));
       return Resolved{.kind = FileKind::kDirectory, .version = std::move(marker)};
     }
+    // The listing is the primary's word on the ETag; the metadata we remember of that version
+    // stands while it is fresh.
+    if (known && known->fresh && !e->object.etag.empty() && e->object.etag == known->version.etag) {
+      return from_known();
+    }
     return head_file();
   }
-  auto file = head_file();
-  if (!file.ok() && !file.status().IsNotFound()) return file.status();
-  // A file we already know with the same version needs no directory check.
-  if (file.ok() && known_etag && *known_etag == file->version.etag) return file;
+  // No request at all when a confident shadow vouches for the version we know. This skips the
+  // check for a directory of the same name created by another client too: like a changed
+  // ETag, it shows once the shadow's confidence drops or the known version is metadata_ttl old.
+  if (known && known->fresh && ShadowVouches(key, known->version.etag)) {
+    answered_from_shadow.fetch_add(1, std::memory_order_relaxed);
+    return from_known();
+  }
   blobstore::ListOptions lo{.prefix = key + "/", .max_keys = 1};
-  auto page = primary->List(lo);
-  if (!page.ok()) return page.status();
-  bool is_dir = !page->objects.empty() || !page->common_prefixes.empty();
+  Result<Resolved> file = Status::IOError("unset");
+  std::optional<Result<blobstore::ListPage>> page;
+  if (known_etag) {
+    // A file we already know with the same version needs no directory check: one request.
+    file = head_file();
+    if (!file.ok() && !file.status().IsNotFound()) return file.status();
+    if (file.ok() && *known_etag == file->version.etag) return file;
+    page.emplace(primary->List(lo));
+  } else {
+    // A name never seen: the HEAD and the one-key List go out together (one round trip).
+    base::Mutex list_mu;
+    base::CondVar list_cv;
+    std::optional<Result<blobstore::ListPage>> listed;
+    lookup_pool->Submit([&] {
+      auto r = primary->List(lo);
+      base::MutexLock lock(&list_mu);
+      listed.emplace(std::move(r));
+      list_cv.SignalAll();
+    });
+    file = head_file();
+    base::MutexLock lock(&list_mu);
+    while (!listed) list_cv.Wait(&list_mu);
+    page = std::move(listed);
+    if (!file.ok() && !file.status().IsNotFound()) return file.status();
+  }
+  if (!page->ok()) return page->status();
+  const blobstore::ListPage& found = **page;
+  bool is_dir = !found.objects.empty() || !found.common_prefixes.empty();
   if (!is_dir) {
     if (file.ok()) return file;
     return Status::NotFound("no such file or directory");
@@ -99,8 +173,19 @@ Result<Resolved> FileSystem::Impl::Resolve(InodeId parent, std::string_view name
     WarnOnce(key, "both a file and a directory of this name exist; showing the directory");
   }
   ObjectVersion marker;
-  if (!page->objects.empty() && page->objects[0].key == key + "/") {
-    SHADOWFS_ASSIGN_OR_RETURN(marker, HeadDirMarker(key));
+  if (!found.objects.empty() && found.objects[0].key == key + "/") {
+    // The listing gives the marker's ETag: metadata remembered of that version spares a HEAD.
+    const blobstore::ObjectInfo& m = found.objects[0];
+    std::optional<VersionCache::Known> k;
+    {
+      base::MutexLock lock(&mu);
+      k = versions.Get(m.key, rt.clock->Monotonic());
+    }
+    if (k && k->fresh && !m.etag.empty() && k->version.etag == m.etag) {
+      marker = k->version;
+    } else {
+      SHADOWFS_ASSIGN_OR_RETURN(marker, HeadDirMarker(key));
+    }
   }
   return Resolved{.kind = FileKind::kDirectory, .version = std::move(marker)};
 }
@@ -161,6 +246,7 @@ void FileSystem::Forget(InodeId ino, uint64_t nlookup) {
 Status FileSystem::Impl::Refresh(InodeId ino, bool force) {
   std::string key;
   FileKind kind;
+  std::optional<std::string> vouch_etag;  // the inode's version, if a shadow may vouch for it
   {
     base::MutexLock lock(&mu);
     Inode* inode = inodes.Get(ino);
@@ -172,30 +258,46 @@ Status FileSystem::Impl::Refresh(InodeId ino, bool force) {
     if (of != open_files.end() && (of->second->written || of->second->attrs_pending)) {
       return Status::Ok();  // local state is newer than the primary's
     }
-    if (!force && rt.clock->Monotonic() < inode->attr_expiry) return Status::Ok();
+    base::MonoTime now = rt.clock->Monotonic();
+    if (!force && now < inode->attr_expiry) return Status::Ok();
     SHADOWFS_ASSIGN_OR_RETURN(key, KeyOf(*inode));
     kind = inode->kind;
+    if (!force && kind != FileKind::kDirectory && inode->version.exists) {
+      auto known = versions.Get(key, now);
+      if (known && known->fresh && known->version.etag == inode->version.etag) {
+        vouch_etag = inode->version.etag;
+      }
+    }
+  }
+  if (vouch_etag && ShadowVouches(key, *vouch_etag)) {
+    base::MutexLock lock(&mu);
+    Inode* inode = inodes.Get(ino);
+    if (inode == nullptr) return Status::NotFound("stale inode");
+    if (inode->version.etag == *vouch_etag) {
+      inode->attr_expiry =
+          rt.clock->Monotonic() +
+          std::chrono::duration_cast<std::chrono::nanoseconds>(options.attr_timeout);
+      answered_from_shadow.fetch_add(1, std::memory_order_relaxed);
+      return Status::Ok();
+    }
   }
   ObjectVersion version;
   if (kind == FileKind::kDirectory) {
     key.pop_back();
     SHADOWFS_ASSIGN_OR_RETURN(version, HeadDirMarker(key));
   } else {
-    auto head = primary->Head(key);
+    auto head = HeadFile(key);
     if (!head.ok()) {
       if (head.status().IsNotFound() && uploader->PendingStagingPath(key)) return Status::Ok();
       return head.status();
     }
-    version = VersionOf(*head);
+    version = std::move(*head);
   }
   base::MutexLock lock(&mu);
   Inode* inode = inodes.Get(ino);
   if (inode == nullptr) return Status::NotFound("stale inode");
-  if (kind != FileKind::kDirectory) {
-    FileKind now_kind =
-        DecodeAttributes(version.metadata, ObjectShape::kFile, version.last_modified, defaults)
-            .kind;
-    if (now_kind != inode->kind) return Status::NotFound("the file was replaced");
+  if (kind != FileKind::kDirectory && KindOf(version) != inode->kind) {
+    return Status::NotFound("the file was replaced");
   }
   SetVersion(*inode, version);
   return Status::Ok();
@@ -267,6 +369,10 @@ Result<std::shared_ptr<const Listing>> FileSystem::Impl::GetListing(InodeId dir)
     cached = std::make_shared<const Listing>(std::move(listing));
     base::MutexLock lock(&mu);
     dir_cache.Put(dir_key, cached, fetched);
+    // A version we remember that the listing contradicts was replaced by another client.
+    for (const ListedEntry& e : *cached) {
+      if (e.kind == FileKind::kRegular) versions.ObserveEtag(dir_key + e.name, e.object.etag);
+    }
   }
   // Merge what exists only here: files created and not committed, uploads still queued.
   std::vector<ListedEntry> extra;

@@ -79,6 +79,7 @@ Status FileSystem::Impl::UpdateMetadata(InodeId ino, const MetaMutator& mutate) 
     if (v.metadata.empty()) v.metadata = encoded;
     if (v.content_type.empty()) v.content_type = version.content_type;
     SetVersion(*inode, v);
+    Learn(key, v);  // a directory's key is its marker's
     inode->changed_since_open = true;
     return Status::Ok();
   }
@@ -208,6 +209,7 @@ Result<Entry> FileSystem::MkDir(InodeId parent, std::string_view name, uint32_t 
   if (v.metadata.empty()) v.metadata = EncodeAttributes(attr);
   base::MutexLock lock(&impl_->mu);
   if (impl_->inodes.Get(parent) == nullptr) return Status::NotFound("the directory was removed");
+  impl_->Learn(key + "/", v);
   Entry e = impl_->Install(parent, name, Resolved{.kind = FileKind::kDirectory, .version = v});
   if (Inode* inode = impl_->inodes.Get(e.attr.ino)) impl_->InvalidateDirOf(*inode);
   return e;
@@ -237,6 +239,7 @@ Result<Entry> FileSystem::Symlink(std::string_view target, InodeId parent, std::
   if (v.metadata.empty()) v.metadata = po.metadata;
   base::MutexLock lock(&impl_->mu);
   if (impl_->inodes.Get(parent) == nullptr) return Status::NotFound("the directory was removed");
+  impl_->Learn(key, v);
   Entry e = impl_->Install(parent, name, Resolved{.kind = FileKind::kSymlink, .version = v});
   if (Inode* inode = impl_->inodes.Get(e.attr.ino)) {
     inode->link_target = std::string(target);
@@ -293,6 +296,7 @@ Status FileSystem::Unlink(InodeId parent, std::string_view name) {
   if (impl_->store != nullptr) (void)impl_->store->ObserveDeleted(key, impl_->rt.clock->Now());
   base::MutexLock lock(&impl_->mu);
   impl_->queued_keys.erase(key);
+  impl_->versions.Invalidate(key);
   if (auto path = impl_->inodes.Path(parent)) {
     impl_->dir_cache.Invalidate(impl_->DirKey(*path));
   }
@@ -327,6 +331,7 @@ Status FileSystem::RmDir(InodeId parent, std::string_view name) {
     impl_->dir_cache.Invalidate(impl_->DirKey(*path));
   }
   impl_->dir_cache.Invalidate(dir_key);
+  impl_->versions.Invalidate(dir_key);
   if (Inode* c = impl_->inodes.Child(parent, name)) {
     c->unlinked = true;
     impl_->inodes.Detach(c->id);

@@ -125,6 +125,14 @@ Status FileSystem::Rename(InodeId parent, std::string_view name, InodeId new_par
   if (auto p = impl_->inodes.Path(parent)) impl_->dir_cache.Invalidate(impl_->DirKey(*p));
   if (auto p = impl_->inodes.Path(new_parent)) impl_->dir_cache.Invalidate(impl_->DirKey(*p));
   if (src_dir) impl_->dir_cache.Clear();
+  // The copies are new versions (a copy may not keep the ETag) and the sources are gone.
+  if (src_dir) {
+    impl_->versions.InvalidatePrefix(src_key + "/");
+    impl_->versions.InvalidatePrefix(dst_key + "/");
+  } else {
+    impl_->versions.Invalidate(src_key);
+  }
+  impl_->versions.Invalidate(dst_key);
   // Whatever was replaced at the target is gone: an open FileData of it must not recreate it.
   if (Inode* d = impl_->inodes.Child(new_parent, new_name); d != nullptr && d->id != src_ino) {
     d->unlinked = true;

@@ -500,6 +500,30 @@ Status CheckDevFuse() {
   return Status::PermissionDenied(std::string("/dev/fuse not available: ") + std::strerror(err));
 }
 
+// Sets the mount's bdi read_ahead_kb. The device number comes from /proc/self/mountinfo: a
+// stat() of the mount point would ask this very filesystem, whose session loop is not running
+// yet. Best effort: without the right to write sysfs the kernel default stays.
+void SetReadAhead(const std::string& mountpoint, uint32_t kb, base::Logger& logger) {
+  if (kb == 0) return;
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line;
+  std::string device;
+  while (std::getline(mountinfo, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point;
+    if (!(fields >> id >> parent >> dev >> root >> point)) continue;
+    if (point == mountpoint) device = dev;  // the last match is the newest mount
+  }
+  if (device.empty()) return;
+  std::ofstream sysfs("/sys/class/bdi/" + device + "/read_ahead_kb");
+  sysfs << kb << "\n";
+  sysfs.flush();
+  if (!sysfs) {
+    logger.Log(base::LogLevel::kInfo, "kept the kernel's readahead for " + mountpoint +
+                                          ": cannot write /sys/class/bdi/" + device);
+  }
+}
+
 }  // namespace
 
 Status CheckMountpoint(const std::string& mountpoint) {
@@ -533,6 +557,7 @@ Status RunFuseMount(FileSystem* fs, const FuseMountOptions& options,
   std::vector<std::string> argv_storage = {"shadowfs", "-o", opts};
   if (options.debug) argv_storage.push_back("-d");
   std::vector<char*> argv;
+  argv.reserve(argv_storage.size());
   for (std::string& a : argv_storage) argv.push_back(a.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
 
@@ -565,6 +590,7 @@ Status RunFuseMount(FileSystem* fs, const FuseMountOptions& options,
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
   pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
 
+  SetReadAhead(options.mountpoint, options.read_ahead_kb, *runtime.logger);
   if (on_ready) on_ready();
   runtime.logger->Log(base::LogLevel::kInfo,
                       "mounted " + options.fsname + " on " + options.mountpoint);

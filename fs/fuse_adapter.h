@@ -27,6 +27,10 @@ struct FuseMountOptions {
   // How long the kernel caches a getattr answer and the absence of a name.
   std::chrono::duration<double> attr_timeout{1.0};
   std::chrono::duration<double> negative_timeout{1.0};
+  // The kernel's readahead for this mount (its bdi's read_ahead_kb), set after mounting when
+  // the daemon may (root). The kernel's default of 128 KiB halves sequential read throughput
+  // from shadows (tests/bench/README.md); 0 leaves the default.
+  uint32_t read_ahead_kb = 1024;
   int max_threads = 64;
   int max_idle_threads = 8;
   bool debug = false;  // libfuse's request trace on stderr

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -102,7 +103,9 @@ class InodeTable {
   void Free(InodeId id);
   void EraseName(InodeId parent, std::string_view name);
 
-  std::vector<Slot> slots_;  // id = index + 1
+  // id = index + 1. A deque, so that adding an inode never moves the others: an Inode& stays
+  // valid until that inode is removed.
+  std::deque<Slot> slots_;
   std::vector<InodeId> free_;
   size_t live_ = 0;
   using NameView = std::pair<InodeId, std::string_view>;

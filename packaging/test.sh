@@ -18,5 +18,5 @@ cmake --build build -j "$jobs"
 CXX=clang++ cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DSHADOWFS_SANITIZE=address -DSHADOWFS_BUILD_TESTS=ON >/dev/null
 cmake --build build-clang -j "$jobs"
-(cd build-clang && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure --no-tests=error -j "$jobs" -L unit \
+(cd build-clang && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure --no-tests=error -j "$jobs" -L "unit|fuse" \
   --timeout 900)

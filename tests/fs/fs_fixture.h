@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
+#include <string>
+#include <thread>
 
 #include "blobstore/base/runtime.h"
 #include "blobstore/fault_injection_blob_store.h"
@@ -31,6 +34,19 @@ class FsFixture : public ::testing::Test {
         {.primary = &faults_, .store = store_.get(), .runtime = rt_.runtime()}, o);
     ASSERT_TRUE(fs.ok()) << fs.status().ToString();
     fs_ = std::move(*fs);
+  }
+  // Waits (polling, with a deadline) until the store holds a complete shadow of `key`'s
+  // current version on the primary.
+  bool WaitForShadow(const std::string& key) {
+    auto head = mem_.Head(key);
+    if (!head.ok()) return false;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto s = store_->Find(key);
+      if (s && s->etag == head->etag && s->complete()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
   }
 
   base::OwnedRuntime rt_;

@@ -1,0 +1,248 @@
+// Lookups, getattrs and opens answered without the primary when a confident shadow vouches for
+// the version this mount knows (fs/version_cache.h), also after the kernel forgot the inode; and
+// everything that must make them ask again: no shadow, a shadow whose confidence decayed, known
+// metadata older than metadata_ttl, local unlink and rename. Plus: a cold lookup's HEAD and
+// one-key List go out together.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "blobstore/base/mutex.h"
+#include "tests/fs/fs_fixture.h"
+
+namespace shadowfs::fs {
+namespace {
+
+using base::StatusCode;
+using blobstore::BlobOp;
+
+class OfflineTest : public FsFixture {
+ protected:
+  void Advance(std::chrono::nanoseconds d) { rt_.fake_clock()->Advance(d); }
+  InodeId Lookup(InodeId parent, const std::string& name) {
+    auto e = fs_->Lookup(parent, name);
+    EXPECT_TRUE(e.ok()) << name << ": " << e.status().ToString();
+    return e.ok() ? e->attr.ino : 0;
+  }
+  std::string Read(InodeId ino) {
+    auto h = fs_->Open(ino, O_RDONLY, caller_);
+    EXPECT_TRUE(h.ok()) << h.status().ToString();
+    if (!h.ok()) return "<open failed>";
+    std::string out(1 << 16, '\0');
+    auto n = fs_->Read(h->handle, 0, out);
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    out.resize(n.ok() ? *n : 0);
+    EXPECT_TRUE(fs_->Release(h->handle).ok());
+    return out;
+  }
+  // d/NAME holding `data`, read once (so that read-through leaves a shadow of it) and then
+  // forgotten by the kernel, as after drop_caches. Returns the directory's inode.
+  InodeId ReadOnceAndForget(const std::string& name, const std::string& data) {
+    EXPECT_TRUE(blobstore::PutString(mem_, "d/" + name, data).ok());
+    InodeId d = Lookup(kRootInode, "d");
+    InodeId f = Lookup(d, name);
+    EXPECT_EQ(Read(f), data);
+    EXPECT_TRUE(WaitForShadow("d/" + name));
+    uint64_t before = fs_->stats().inodes;
+    fs_->Forget(f, 1);
+    EXPECT_EQ(fs_->stats().inodes, before - 1) << "the kernel's Forget frees the inode";
+    // Past attr_timeout and the listing cache: only the version cache and the shadow remain.
+    Advance(std::chrono::seconds(2));
+    return d;
+  }
+  // Lookup + getattr + open + read of d/NAME; the content read.
+  std::string LookupAndRead(InodeId d, const std::string& name) {
+    InodeId f = Lookup(d, name);
+    auto attr = fs_->GetAttr(f);
+    EXPECT_TRUE(attr.ok()) << attr.status().ToString();
+    std::string data = Read(f);
+    if (attr.ok()) {
+      EXPECT_EQ(attr->size, data.size());
+    }
+    fs_->Forget(f, 1);
+    return data;
+  }
+};
+
+TEST_F(OfflineTest, AConfidentShadowAnswersWithoutThePrimaryAfterForget) {
+  InodeId d = ReadOnceAndForget("f", "hello");
+  faults_.ResetCounters();
+  EXPECT_EQ(LookupAndRead(d, "f"), "hello");
+  EXPECT_EQ(faults_.total_calls(), 0)
+      << "HEAD " << faults_.calls(BlobOp::kHead) << ", LIST " << faults_.calls(BlobOp::kList)
+      << ", GET " << faults_.calls(BlobOp::kGet);
+  EXPECT_GE(fs_->stats().answered_from_shadow, 1u);
+  // Getattr and open after attr_timeout on a live inode: no request either.
+  InodeId f = Lookup(d, "f");
+  Advance(std::chrono::seconds(2));
+  ASSERT_TRUE(fs_->GetAttr(f).ok());
+  Advance(std::chrono::seconds(2));
+  EXPECT_EQ(Read(f), "hello");
+  EXPECT_EQ(faults_.total_calls(), 0);
+}
+
+TEST_F(OfflineTest, WithoutAShadowTheyAsk) {
+  InodeId d = ReadOnceAndForget("f", "hello");
+  ASSERT_TRUE(store_->Drop("d/f").ok());
+  faults_.ResetCounters();
+  InodeId f = Lookup(d, "f");
+  EXPECT_GE(faults_.calls(BlobOp::kHead), 1);
+  Advance(std::chrono::seconds(2));
+  faults_.ResetCounters();
+  ASSERT_TRUE(fs_->GetAttr(f).ok());
+  EXPECT_GE(faults_.calls(BlobOp::kHead), 1);
+}
+
+TEST_F(OfflineTest, ADecayedShadowNoLongerVouches) {
+  FileSystemOptions o;
+  o.metadata_ttl = std::chrono::hours(24 * 30);  // only the confidence decides here
+  Mount(o);
+  InodeId d = ReadOnceAndForget("f", "v1");
+  ASSERT_TRUE(faults_.MutateNow("d/f", "v2-other-writer").ok());
+  // Another writer's change is not seen while the shadow of v1 is confident: the documented
+  // limit of answering without asking.
+  faults_.ResetCounters();
+  EXPECT_EQ(LookupAndRead(d, "f"), "v1");
+  EXPECT_EQ(faults_.total_calls(), 0);
+  // Days later the shadow is below min_confidence: the lookup asks and sees v2.
+  Advance(std::chrono::hours(24 * 5));
+  ASSERT_LT(store_->Find("d/f")->confidence, store_->min_confidence());
+  faults_.ResetCounters();
+  EXPECT_EQ(LookupAndRead(d, "f"), "v2-other-writer");
+  EXPECT_GE(faults_.calls(BlobOp::kHead), 1);
+}
+
+TEST_F(OfflineTest, KnownMetadataOlderThanTheTtlIsAskedFor) {
+  InodeId d = ReadOnceAndForget("f", "v1");
+  ASSERT_TRUE(faults_.MutateNow("d/f", "v2-other-writer").ok());
+  Advance(std::chrono::minutes(16));  // metadata_ttl is 15 minutes by default
+  ASSERT_GE(store_->Find("d/f")->confidence, store_->min_confidence())
+      << "the shadow itself is still confident: the age of what we know decides";
+  faults_.ResetCounters();
+  EXPECT_EQ(LookupAndRead(d, "f"), "v2-other-writer");
+  EXPECT_GE(faults_.calls(BlobOp::kHead), 1);
+}
+
+TEST_F(OfflineTest, LocalRenameOverAFileForgetsItsVersion) {
+  InodeId d = ReadOnceAndForget("b", "old b");
+  ASSERT_TRUE(blobstore::PutString(mem_, "d/a", "the new content of b").ok());
+  ASSERT_TRUE(store_->Find("d/b").has_value());
+  ASSERT_TRUE(fs_->Rename(d, "a", d, "b", 0).ok());
+  Advance(std::chrono::seconds(2));
+  // What we knew of b, and the shadow of old b, say nothing about the b that is there now.
+  EXPECT_EQ(LookupAndRead(d, "b"), "the new content of b");
+  EXPECT_EQ(fs_->Lookup(d, "a").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(OfflineTest, LocalUnlinkForgetsTheVersion) {
+  InodeId d = ReadOnceAndForget("f", "hello");
+  ASSERT_TRUE(fs_->Unlink(d, "f").ok());
+  Advance(std::chrono::seconds(2));
+  faults_.ResetCounters();
+  EXPECT_EQ(fs_->Lookup(d, "f").status().code(), StatusCode::kNotFound);
+  EXPECT_GE(faults_.total_calls(), 1);
+  // Recreated by another client with the same bytes (the same ETag): found again.
+  ASSERT_TRUE(faults_.MutateNow("d/f", "hello").ok());
+  EXPECT_EQ(LookupAndRead(d, "f"), "hello");
+}
+
+// Forwards to `base`. Once armed, a HEAD waits (up to a deadline) until a List is in flight and
+// a List until a HEAD saw it, counting the overlaps: a cold lookup that sends them one after the
+// other makes no overlap (and waits out the deadlines).
+class OverlapStore final : public blobstore::BlobStore {
+ public:
+  explicit OverlapStore(blobstore::BlobStore* base) : base_(base) {}
+  void Arm() {
+    base::MutexLock lock(&mu_);
+    armed_ = true;
+  }
+  base::Result<blobstore::ObjectInfo> Head(std::string_view key,
+                                           const blobstore::Preconditions& c) override {
+    {
+      base::MutexLock lock(&mu_);
+      if (armed_) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (lists_in_flight_ == 0 && std::chrono::steady_clock::now() < deadline) {
+          cv_.WaitFor(&mu_, std::chrono::milliseconds(10));
+        }
+        if (lists_in_flight_ > 0) ++overlapped_;
+        cv_.SignalAll();
+      }
+    }
+    return base_->Head(key, c);
+  }
+  using BlobStore::Head;
+  base::Result<blobstore::ListPage> List(const blobstore::ListOptions& o) override {
+    {
+      base::MutexLock lock(&mu_);
+      if (armed_) {
+        ++lists_in_flight_;
+        cv_.SignalAll();
+        const int before = overlapped_;
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (overlapped_ == before && std::chrono::steady_clock::now() < deadline) {
+          cv_.WaitFor(&mu_, std::chrono::milliseconds(10));
+        }
+        --lists_in_flight_;
+      }
+    }
+    return base_->List(o);
+  }
+  base::Result<blobstore::GetResult> Get(std::string_view key, const blobstore::GetOptions& o,
+                                         blobstore::ByteSink& sink) override {
+    return base_->Get(key, o, sink);
+  }
+  base::Result<blobstore::ObjectInfo> Put(std::string_view key, blobstore::ByteSource& body,
+                                          const blobstore::PutOptions& o) override {
+    return base_->Put(key, body, o);
+  }
+  base::Status Delete(std::string_view key) override { return base_->Delete(key); }
+  base::Result<blobstore::ObjectInfo> Copy(std::string_view from, std::string_view to,
+                                           const blobstore::CopyOptions& o) override {
+    return base_->Copy(from, to, o);
+  }
+  base::Result<bool> SupportsConditionalWrites() override {
+    return base_->SupportsConditionalWrites();
+  }
+  std::string Describe() const override { return base_->Describe(); }
+
+  int overlapped() {
+    base::MutexLock lock(&mu_);
+    return overlapped_;
+  }
+
+ private:
+  blobstore::BlobStore* const base_;
+  base::Mutex mu_;
+  base::CondVar cv_;
+  bool armed_ GUARDED_BY(mu_) = false;
+  int lists_in_flight_ GUARDED_BY(mu_) = 0;
+  int overlapped_ GUARDED_BY(mu_) = 0;
+};
+
+TEST_F(OfflineTest, AColdLookupSendsItsHeadAndListTogether) {
+  ASSERT_TRUE(blobstore::PutString(mem_, "f", "x").ok());
+  ASSERT_TRUE(blobstore::PutString(mem_, "dir/g", "y").ok());
+  OverlapStore overlap(&mem_);
+  fs_.reset();
+  FileSystemOptions o;
+  o.hostname = "test";
+  auto created =
+      FileSystem::Create({.primary = &overlap, .store = store_.get(), .runtime = rt_.runtime()}, o);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  fs_ = std::move(*created);
+  overlap.Arm();
+  auto file = fs_->Lookup(kRootInode, "f");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->attr.kind, FileKind::kRegular);
+  auto dir = fs_->Lookup(kRootInode, "dir");
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  EXPECT_EQ(dir->attr.kind, FileKind::kDirectory);
+  EXPECT_GE(overlap.overlapped(), 2) << "each cold lookup's HEAD overlapped its List";
+  fs_.reset();  // before `overlap`
+}
+
+}  // namespace
+}  // namespace shadowfs::fs
