@@ -65,6 +65,10 @@ struct FileData::Impl {
 
   base::Mutex writer_mu_;
   std::unique_ptr<StagingFile> staging GUARDED_BY(writer_mu_);
+  // A failed write to the staging file (a full disk) may have left part of it written: the staged
+  // data is no longer what the application wrote, so Commit drops it and reports this instead of
+  // uploading a short or mixed object over the previous version.
+  base::Status write_error GUARDED_BY(writer_mu_);
 
   mutable base::Mutex mu_ ACQUIRED_AFTER(writer_mu_);
   FileVersion version GUARDED_BY(mu_);

@@ -44,7 +44,10 @@ Result<size_t> FileData::Write(uint64_t offset, std::string_view data) {
       if (b >= offset && e <= end) continue;  // wholly overwritten
       SHADOWFS_RETURN_IF_ERROR(d.FetchBaseChunk(i));
     }
-    SHADOWFS_RETURN_IF_ERROR(d.staging->Write(offset, data));
+    if (Status st = d.staging->Write(offset, data); !st.ok()) {
+      if (d.write_error.ok()) d.write_error = st;
+      return st;
+    }
   }
   base::MutexLock state(&d.mu_);
   d.size = d.staging->size();
@@ -68,6 +71,16 @@ Result<FileVersion> FileData::Commit(const blobstore::UserMetadata& metadata) {
   base::MutexLock lock(&d.writer_mu_);
   if (!d.staging) return version();
   if (!d.deps.uploader) return Status::NotSupported("this mount cannot upload (read-only)");
+  if (!d.write_error.ok()) {
+    Status failed(d.write_error.code(),
+                  "a write failed, the previous version stays: " + d.write_error.message());
+    d.write_error = Status::Ok();
+    d.staging.reset();  // removes the staging file
+    base::MutexLock state(&d.mu_);
+    d.dirty = false;
+    d.size = d.pending ? d.pending->size : d.version.size;
+    return failed;
+  }
   for (uint32_t i : d.staging->AllMissingChunks()) {
     SHADOWFS_RETURN_IF_ERROR(d.FetchBaseChunk(i));
   }

@@ -106,6 +106,21 @@ fuse_entry_param ToEntryParam(const Entry& e) {
 }
 
 void ReplyStatus(fuse_req_t req, const Status& status) {
+  // The edge is where a failure is consumed, so it is logged here, once. Answers that are part
+  // of normal use (ENOENT, EEXIST, ENOTEMPTY, ...) are not failures of shadowfs.
+  switch (status.code()) {
+    case base::StatusCode::kUnavailable:
+    case base::StatusCode::kIOError:
+    case base::StatusCode::kCorruption:
+    case base::StatusCode::kNoSpace:
+    case base::StatusCode::kConflict: {
+      auto* adapter = static_cast<Adapter*>(fuse_req_userdata(req));
+      adapter->runtime.logger->Log(base::LogLevel::kWarning, status.ToString());
+      break;
+    }
+    default:
+      break;
+  }
   fuse_reply_err(req, ErrnoFromStatus(status));
 }
 

@@ -1,5 +1,7 @@
 #include "fs/uploader.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -93,7 +95,14 @@ Result<UploadResult> Uploader::Upload(UploadRequest request) {
   in.created = d.runtime.clock->Now();
   {
     base::MutexLock order(&d.order_mu_);
-    SHADOWFS_ASSIGN_OR_RETURN(in.id, d.store->RecordWriteIntent(in));
+    Result<int64_t> id = d.store->RecordWriteIntent(in);
+    if (!id.ok()) {
+      // Nothing will ever upload or replay the file: it would hold its space (on a full disk,
+      // the reason the intent failed) until the next mount.
+      ::unlink(job->path.c_str());
+      return id.status();
+    }
+    in.id = *id;
     job->tag = d.TagFor(in);
     d.Enqueue(job);
   }

@@ -21,8 +21,10 @@
 //
 // Capacity: bytes on disk never exceed capacity_bytes. Space is reserved before a chunk is
 // written; if it cannot be found by evicting unpinned shadows of lower expected value, the write
-// is refused with NoSpace (the caller serves from the primary without caching). A shadow evicted
-// while a reader has its file open still counts against the cap until that reader lets go.
+// is refused with NoSpace (the caller serves from the primary without caching). The store shares
+// its disk with staged writes: the cap in force is lowered so that shadows leave a quarter of the
+// disk (at most 1 GiB) free, and shadows are evicted when the disk fills from elsewhere. A shadow
+// evicted while a reader has its file open still counts against the cap until that reader lets go.
 //
 // Heat: chunks are compressed by default (capacity), but decompression makes a cached read cost
 // 4-8x a plain page-cache read (tests/bench/README.md). A shadow that has served

@@ -1,5 +1,6 @@
 // ShadowStore::Fill and the capacity accounting behind it: reservations and eviction.
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -82,9 +83,27 @@ std::optional<std::vector<std::string>> ShadowStore::Impl::PickVictims(
   return victims;
 }
 
+uint64_t ShadowStore::Impl::EffectiveCapacity() {
+  // The store shares its disk with staged writes (STORE/staging), the catalog and whatever else
+  // lives there. Shadows are only a cache: they never take the last quarter of the disk (at most
+  // 1 GiB of it), and when the disk fills up from elsewhere they shrink to make room.
+  struct statvfs fs {};
+  if (::statvfs(options.dir.c_str(), &fs) != 0) return options.capacity_bytes;
+  const uint64_t disk = uint64_t{fs.f_blocks} * fs.f_frsize;
+  const uint64_t avail = uint64_t{fs.f_bavail} * fs.f_frsize;
+  const uint64_t headroom = std::min<uint64_t>(disk / 4, 1ull << 30);
+  uint64_t used;
+  {
+    base::MutexLock lock(&mu_);
+    used = used_;
+  }
+  const uint64_t disk_cap = used + avail > headroom ? used + avail - headroom : 0;
+  return std::min(options.capacity_bytes, disk_cap);
+}
+
 Status ShadowStore::Impl::Reserve(const std::string& key, uint64_t bytes,
                                   std::optional<double> evict_below) {
-  const uint64_t cap = options.capacity_bytes;
+  const uint64_t cap = EffectiveCapacity();
   base::Counter* refused = evict_below ? promotions_refused : no_space;
   if (bytes > cap) {
     refused->Increment();

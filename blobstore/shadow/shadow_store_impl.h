@@ -101,6 +101,8 @@ struct ShadowStore::Impl {
   // go. NoSpace, with nothing evicted, if even that cannot make room.
   // With `evict_below`, only shadows whose value is below it may be evicted, and a refusal is
   // not counted as a refused fill (a promotion uses this).
+  // The cap in force now: capacity_bytes, lowered when the store's disk runs short of space.
+  uint64_t EffectiveCapacity() EXCLUDES(mu_);
   base::Status Reserve(const std::string& key, uint64_t bytes,
                        std::optional<double> evict_below = std::nullopt) EXCLUDES(mu_, catalog_mu_);
   void Unreserve(uint64_t bytes) EXCLUDES(mu_);
