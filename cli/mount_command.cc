@@ -193,6 +193,9 @@ int RunMountCommand(MountCommandOptions o, const std::string& global_log_level) 
   }
   read_end.Reset();
   ::setsid();
+  // A daemon must not keep the directory it was started from busy (every path it uses is
+  // absolute: MakeDaemonConfig made them so).
+  if (::chdir("/") != 0) _exit(1);
   // The daemon logs to STORE/mount.log; errors before "ready" also go to the parent.
   int log = ::open((config->store_dir + "/mount.log").c_str(),
                    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

@@ -151,6 +151,10 @@ Result<DaemonConfig> MakeDaemonConfig(const MountCommandOptions& o,
                                    ": use a probability from 0 to 1");
   }
   c.min_confidence = o.min_confidence;
+  // The daemon runs in /, so files named relative to where the command ran are resolved now.
+  for (std::string* path : {&c.primary.credentials_file, &c.primary.ca_bundle}) {
+    if (!path->empty()) *path = std::filesystem::absolute(*path).string();
+  }
   c.log_level = level;
   c.store_dir = o.store_dir.empty() ? DefaultStoreDir(o.primary.url, c.mountpoint)
                                     : std::filesystem::absolute(o.store_dir).string();
@@ -234,7 +238,6 @@ int RunMountDaemon(const DaemonConfig& config, base::UniqueFd ready_fd) {
       filesystem->get(), config.fuse,
       [&] {
         mounted = true;
-        if (ready.daemon()) (void)::chdir("/");
         ready.Send("ready");
       },
       runtime);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -121,6 +122,34 @@ TEST(FuseCliTest, DaemonMountsReturnsAndUnmountWaitsForIt) {
   r = Shadowfs({"mount", "file://" + dirs.primary, dirs.mnt, "--store", dirs.store});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(ReadFile(dirs.mnt + "/f"), "daemon");
+}
+
+// A daemon started from a directory must not keep it busy (it could never be unmounted or
+// removed): it runs in /, with the relative paths it was given resolved first.
+TEST(FuseCliTest, DaemonRunsInTheRootDirectory) {
+  MountDirs dirs;
+  DaemonGuard guard(dirs.mnt);
+  std::string started_in = dirs.root.File("cwd");
+  std::filesystem::create_directories(started_in);
+  CommandResult r =
+      RunCommand({"/bin/sh", "-c",
+                  "cd '" + started_in + "' && exec '" + ShadowfsBinary() + "' mount file://" +
+                      dirs.primary + " " + dirs.mnt + " --store " + dirs.store},
+                 {}, std::chrono::seconds(120));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string daemon_cwd;
+  for (const auto& proc : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream cmdline(proc.path() / "cmdline");
+    std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    if (args.find(dirs.store) == std::string::npos || args.find("mount") == std::string::npos) {
+      continue;
+    }
+    std::error_code ec;
+    daemon_cwd = std::filesystem::read_symlink(proc.path() / "cwd", ec).string();
+  }
+  EXPECT_EQ(daemon_cwd, "/");
+  ASSERT_EQ(WriteFile(dirs.mnt + "/f", "x"), 0);
+  EXPECT_EQ(Shadowfs({"unmount", dirs.mnt}).exit_code, 0);
 }
 
 TEST(FuseCliTest, DaemonSetupErrorsReachTheCommand) {
