@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 
+#include "blobstore/base/logging.h"
 #include "fs/file_system_impl.h"
 
 namespace shadowfs::fs {
@@ -47,6 +48,15 @@ Result<ObjectVersion> FileSystem::Impl::HeadDirMarker(const std::string& key) {
 
 Result<ObjectVersion> FileSystem::Impl::HeadFile(const std::string& key) {
   auto head = primary->Head(key);
+  if (head.ok() && store != nullptr && store->Find(key)) {
+    // A HEAD is an answer from the primary, as good as the reconciler's listing: it restores a
+    // matching shadow's confidence (so later opens need no request) or retires a stale one.
+    auto verified = store->Verify(key, head->etag, rt.clock->Now());
+    if (!verified.ok()) {
+      base::LogStream(*rt.logger, base::LogLevel::kWarning)
+          << "cannot record the version of " << key << ": " << verified.status().ToString();
+    }
+  }
   base::MutexLock lock(&mu);
   if (head.ok()) {
     ObjectVersion v = VersionOf(*head);

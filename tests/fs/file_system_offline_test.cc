@@ -114,6 +114,25 @@ TEST_F(OfflineTest, ADecayedShadowNoLongerVouches) {
   EXPECT_GE(faults_.calls(BlobOp::kHead), 1);
 }
 
+TEST_F(OfflineTest, AHeadThatFindsTheSameVersionRestoresTheShadowsConfidence) {
+  FileSystemOptions o;
+  o.metadata_ttl = std::chrono::hours(24 * 30);
+  Mount(o);
+  InodeId d = ReadOnceAndForget("f", "v1");
+  Advance(std::chrono::hours(24 * 5));
+  ASSERT_LT(store_->Find("d/f")->confidence, store_->min_confidence());
+  faults_.ResetCounters();
+  InodeId f = Lookup(d, "f");                  // a lookup alone, as `ls -l` or `stat` makes
+  EXPECT_GE(faults_.calls(BlobOp::kHead), 1);  // decayed: the lookup asked
+  EXPECT_GE(store_->Find("d/f")->confidence, store_->min_confidence());
+  fs_->Forget(f, 1);
+  // The answer vouched for the shadow again: the next lookup (LookupAndRead forgot the inode)
+  // asks nothing.
+  faults_.ResetCounters();
+  EXPECT_EQ(LookupAndRead(d, "f"), "v1");
+  EXPECT_EQ(faults_.total_calls(), 0);
+}
+
 TEST_F(OfflineTest, KnownMetadataOlderThanTheTtlIsAskedFor) {
   InodeId d = ReadOnceAndForget("f", "v1");
   ASSERT_TRUE(faults_.MutateNow("d/f", "v2-other-writer").ok());
