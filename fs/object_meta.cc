@@ -36,15 +36,6 @@ std::optional<uint32_t> ParseId(const std::string* text) {
   return static_cast<uint32_t>(*v);
 }
 
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+' || c == '-') return 62;
-  if (c == '/' || c == '_') return 63;
-  return -1;
-}
-
 void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
   for (char c : s) {
@@ -244,24 +235,6 @@ std::string PercentDecode(std::string_view text) {
   return out;
 }
 
-std::optional<std::string> Base64Decode(std::string_view text) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
-    int v = Base64Value(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
-
 Xattrs DecodeXattrs(std::string_view header) {
   Xattrs out;
   std::string json = PercentDecode(header);
@@ -280,7 +253,7 @@ Xattrs DecodeXattrs(std::string_view header) {
     ++pos;
     SkipSpace(json, &pos);
     if (!ReadJsonString(json, &pos, &value)) return {};
-    auto decoded = Base64Decode(value);
+    auto decoded = base::Base64Decode(value);
     if (!decoded) return {};
     if (!name.empty()) out[name] = std::move(*decoded);
     SkipSpace(json, &pos);

@@ -77,6 +77,5 @@ void PutXattrs(const Xattrs& xattrs, blobstore::UserMetadata* metadata);
 // Helpers exposed for tests.
 std::string PercentEncode(std::string_view text);
 std::string PercentDecode(std::string_view text);
-std::optional<std::string> Base64Decode(std::string_view text);
 
 }  // namespace shadowfs::fs

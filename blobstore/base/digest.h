@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,5 +33,8 @@ std::string Sha256Hex(std::string_view data);
 std::string HmacSha256(std::string_view key, std::string_view data);
 std::string HexEncode(std::string_view bytes);
 std::string Base64Encode(std::string_view bytes);
+// Standard or URL-safe alphabet; padding and whitespace are skipped. nullopt for any other
+// character.
+std::optional<std::string> Base64Decode(std::string_view text);
 
 }  // namespace shadowfs::base

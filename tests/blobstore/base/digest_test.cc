@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace shadowfs::base {
 namespace {
 
@@ -13,6 +15,22 @@ TEST(DigestTest, KnownVectors) {
   EXPECT_EQ(HexEncode(HmacSha256("Jefe", "what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   EXPECT_EQ(Base64Encode("hello"), "aGVsbG8=");
+}
+
+}  // namespace
+}  // namespace shadowfs::base
+
+namespace shadowfs::base {
+namespace {
+
+TEST(DigestTest, Base64DecodeReversesEncodeAndRejectsGarbage) {
+  for (const std::string& s :
+       std::vector<std::string>{"", "h", "he", "hel", "hello", std::string("\0\xff\x80", 3)}) {
+    EXPECT_EQ(Base64Decode(Base64Encode(s)), s);
+  }
+  EXPECT_EQ(Base64Decode("aGVs\nbG8"), "hello");          // whitespace and missing padding
+  EXPECT_EQ(Base64Decode("-_-_"), Base64Decode("+/+/"));  // URL-safe alphabet
+  EXPECT_EQ(Base64Decode("aGV*bG8="), std::nullopt);
 }
 
 }  // namespace
