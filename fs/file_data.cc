@@ -105,6 +105,7 @@ Result<std::unique_ptr<FileData>> FileData::Open(FileDataDeps deps, FileVersion 
   {
     base::MutexLock lock(&d.mu_);
     d.key_ptr = std::make_shared<const std::string>(base.key);
+    d.etag_ptr = std::make_shared<const std::string>(base.etag);
     d.size = truncate ? 0 : base.size;
     d.pending = pending;
     d.version = std::move(base);
@@ -236,6 +237,9 @@ void FileData::Impl::Report(uint64_t offset, uint64_t length, bool from_shadow,
   e.length = length;
   e.time = deps.runtime.clock->Now();
   e.from_shadow = from_shadow;
+  e.etag = snap.etag;
+  e.object_size = snap.version.size;
+  e.first_read = !reported_read.exchange(true, std::memory_order_relaxed);
   deps.access->Record(e);
 }
 

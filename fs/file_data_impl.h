@@ -35,10 +35,11 @@ struct FileData::Impl {
     FileVersion version;
     std::shared_ptr<PendingBase> pending;
     std::shared_ptr<const std::string> key;
+    std::shared_ptr<const std::string> etag;
   };
   Snapshot Snap() const EXCLUDES(mu_) {
     base::MutexLock lock(&mu_);
-    return {version, pending, key_ptr};
+    return {version, pending, key_ptr, etag_ptr};
   }
 
   // Reads the base version (pending staged file > shadow > primary) into out, clipped at its
@@ -73,10 +74,13 @@ struct FileData::Impl {
   mutable base::Mutex mu_ ACQUIRED_AFTER(writer_mu_);
   FileVersion version GUARDED_BY(mu_);
   std::shared_ptr<const std::string> key_ptr GUARDED_BY(mu_);
+  // version.etag, shared with access events (a new commit makes a new one).
+  std::shared_ptr<const std::string> etag_ptr GUARDED_BY(mu_);
   std::shared_ptr<PendingBase> pending GUARDED_BY(mu_);
   uint64_t size GUARDED_BY(mu_) = 0;  // including staged writes
   bool dirty GUARDED_BY(mu_) = false;
   std::atomic<bool> served_from_shadow{false};
+  std::atomic<bool> reported_read{false};  // an access event was reported for this open
 
   base::Mutex ctx_mu_;
   std::vector<std::unique_ptr<shadow::ReadContext>> contexts GUARDED_BY(ctx_mu_);

@@ -135,6 +135,7 @@ Result<FileVersion> FileData::Commit(const blobstore::UserMetadata& metadata) {
   d.readahead->Reset();
   base::MutexLock state(&d.mu_);
   d.version = nv;
+  d.etag_ptr = std::make_shared<const std::string>(nv.etag);
   d.pending = pending;
   d.size = pending ? pending->size : nv.size;
   d.dirty = false;

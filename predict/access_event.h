@@ -1,8 +1,8 @@
 // AccessEvent: one read of a file, as the filesystem reports it to the prediction engine, and
 // AccessSink, where it goes. The read path calls Record on every read, so implementations must
 // not lock, allocate or make a system call: copy the event into preallocated storage or drop it
-// (and count the drop). The key and process name are shared, immutable strings owned by the open
-// file, so recording one costs two reference-count increments.
+// (and count the drop). The key, ETag and process name are shared, immutable strings owned by the
+// open file, so recording one costs three reference-count increments.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +16,12 @@ namespace shadowfs::predict {
 struct AccessEvent {
   std::shared_ptr<const std::string> key;           // the primary key
   std::shared_ptr<const std::string> process_name;  // of the opener, read at open ("" unknown)
+  std::shared_ptr<const std::string> etag;          // of the version read ("" new, unknown)
+  uint64_t object_size = 0;                         // of that version
   uint64_t offset = 0;
   uint64_t length = 0;
   base::WallTime time{};
+  bool first_read = false;   // the first read through this open file: an "open" for the models
   bool from_shadow = false;  // served from a shadow (true) or the primary / staged data
 };
 

@@ -30,6 +30,22 @@ class PrefetchSink {
   virtual bool Offer(PrefetchRequest request) = 0;
 };
 
+// How a prefetch that a sink accepted ended.
+struct PrefetchResult {
+  std::string key;
+  uint64_t offset = 0;
+  uint64_t length = 0;  // bytes fetched and stored (0 on failure)
+  bool ok = false;
+  WallTime finished{};
+};
+
+class PrefetchListener {
+ public:
+  virtual ~PrefetchListener() = default;
+  // Called by the sink's worker threads, with none of the sink's locks held.
+  virtual void OnPrefetchDone(const PrefetchResult& result) = 0;
+};
+
 class ReuseScorer {
  public:
   virtual ~ReuseScorer() = default;

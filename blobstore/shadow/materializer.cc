@@ -1,6 +1,7 @@
 #include "blobstore/shadow/materializer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 
 #include "blobstore/base/executor.h"
@@ -21,7 +22,8 @@ struct Materializer::Impl {
     last_refill = runtime.clock->Monotonic();
   }
 
-  Status Run(const MaterializeRequest& request);
+  // `stored` (may be null) receives the bytes fetched and stored.
+  Status Run(const MaterializeRequest& request, uint64_t* stored = nullptr);
   // Waits for `n` bytes of bandwidth (token bucket on the Runtime clock) and room in flight.
   void Acquire(uint64_t n) EXCLUDES(mu_);
   void Release(uint64_t n) EXCLUDES(mu_);
@@ -32,6 +34,7 @@ struct Materializer::Impl {
   ShadowStore* const store;
   const MaterializerOptions options;
   const base::Runtime runtime;
+  std::atomic<base::PrefetchListener*> listener{nullptr};
 
   mutable base::Mutex mu_;
   base::CondVar cv_;  // in-flight bytes released, or a task finished
@@ -90,7 +93,7 @@ bool Materializer::Impl::AlreadyPresent(const MaterializeRequest& r) const {
   return false;
 }
 
-Status Materializer::Impl::Run(const MaterializeRequest& r) {
+Status Materializer::Impl::Run(const MaterializeRequest& r, uint64_t* stored) {
   std::string etag = r.expected_etag;
   if (etag.empty()) {
     SHADOWFS_ASSIGN_OR_RETURN(blobstore::ObjectInfo head, primary->Head(r.key));
@@ -139,6 +142,7 @@ Status Materializer::Impl::Run(const MaterializeRequest& r) {
     if (!end) end = size;
     *end = std::min(*end, size);
     SHADOWFS_RETURN_IF_ERROR(store->Fill(r.key, etag, size, begin, data, r.fill));
+    if (stored) *stored += data.size();
     begin += data.size();
     if (data.empty()) break;
   }
@@ -196,12 +200,21 @@ bool Materializer::Submit(MaterializeRequest request) {
       stopping = d.stopping;
     }
     if (!stopping) {
-      Status s = d.Run(request);
+      uint64_t stored = 0;
+      Status s = d.Run(request, &stored);
       if (!s.ok()) {
         base::LogStream(*d.runtime.logger, base::LogLevel::kDebug)
             << "materialize '" << request.key << "': " << s.ToString();
       }
       d.Count(s);
+      base::PrefetchListener* listener = d.listener.load(std::memory_order_acquire);
+      if (listener && request.fill.origin == Origin::kPrefetch) {
+        listener->OnPrefetchDone({.key = request.key,
+                                  .offset = request.offset,
+                                  .length = s.ok() ? stored : 0,
+                                  .ok = s.ok(),
+                                  .finished = d.runtime.clock->Now()});
+      }
     }
     base::MutexLock lock(&d.mu_);
     --d.pending;
@@ -218,6 +231,10 @@ bool Materializer::Offer(base::PrefetchRequest request) {
   r.expected_etag = std::move(request.expected_etag);
   r.fill.origin = Origin::kPrefetch;
   return Submit(std::move(r));
+}
+
+void Materializer::SetPrefetchListener(base::PrefetchListener* listener) {
+  impl_->listener.store(listener, std::memory_order_release);
 }
 
 void Materializer::Drain() {

@@ -51,6 +51,8 @@ class Materializer final : public base::PrefetchSink {
   // Queues; false when refused (queue full, shutting down, already fully present).
   bool Submit(MaterializeRequest request);
   bool Offer(base::PrefetchRequest request) override;  // Submit with origin kPrefetch
+  // Told how every accepted Offer ended. Set once, before the first Offer; may be null.
+  void SetPrefetchListener(base::PrefetchListener* listener);
 
   // Waits until everything queued so far has finished (tests, unmount).
   void Drain();

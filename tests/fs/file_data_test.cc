@@ -50,6 +50,18 @@ TEST_F(FileDataTest, ReadOrderIsStagedThenShadowThenPrimary) {
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(*events.back().key, "k");
   EXPECT_EQ(*events.back().process_name, "test-proc");
+  // Each open's first read is marked (an "open" for the successor models); each event carries
+  // the version read.
+  EXPECT_TRUE(events.front().first_read);
+  EXPECT_FALSE(events.back().first_read);
+  size_t firsts = 0;
+  for (const auto& e : events) {
+    firsts += e.first_read;
+    ASSERT_TRUE(e.etag);
+    EXPECT_EQ(*e.etag, v.etag);
+    EXPECT_EQ(e.object_size, data.size());
+  }
+  EXPECT_EQ(firsts, 2u) << "two opens read";
 }
 
 TEST_F(FileDataTest, ReadaheadGrowsOnSequentialAndResetsOnRandom) {

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "blobstore/fault_injection_blob_store.h"
 #include "blobstore/mem_blob_store.h"
 #include "tests/blobstore/shadow/store_test_util.h"
@@ -108,6 +111,46 @@ TEST_F(MaterializerTest, FetchesWholeObjectsAndChunkAlignedRanges) {
   EXPECT_EQ(faulty_.total_calls(), 0);
   EXPECT_EQ(m.stats().refused, 1u);
   EXPECT_EQ(m.stats().completed, 2u);
+}
+
+// The prediction engine learns how its prefetches ended (timeliness, wasted bytes) from this.
+TEST_F(MaterializerTest, PrefetchListenerHearsHowEachAcceptedOfferEnded) {
+  class Listener final : public base::PrefetchListener {
+   public:
+    void OnPrefetchDone(const base::PrefetchResult& r) override {
+      base::MutexLock lock(&mu_);
+      results_.push_back(r);
+    }
+    std::vector<base::PrefetchResult> results() {
+      base::MutexLock lock(&mu_);
+      return results_;
+    }
+
+   private:
+    base::Mutex mu_;
+    std::vector<base::PrefetchResult> results_ GUARDED_BY(mu_);
+  } listener;
+  Materializer m(&faulty_, store_.get(), {}, rt_.runtime());
+  m.SetPrefetchListener(&listener);
+  std::string etag = Put("p", 3 * kTestChunk + 5, 1);
+  Put("gone", kTestChunk, 2);
+  ASSERT_TRUE(m.Offer({.key = "p", .expected_etag = etag}));
+  ASSERT_TRUE(m.Offer({.key = "gone", .expected_etag = "\"not-the-etag\""}));
+  m.Drain();
+  // Demand-side materializations (shadow create, warmup) are not prefetches: not reported.
+  ASSERT_TRUE(m.Materialize({.key = "p"}).ok());
+  auto results = listener.results();
+  ASSERT_EQ(results.size(), 2u);
+  std::sort(results.begin(), results.end(),
+            [](const auto& a, const auto& b) { return a.key < b.key; });
+  EXPECT_EQ(results[0].key, "gone");
+  EXPECT_FALSE(results[0].ok);
+  EXPECT_EQ(results[0].length, 0u);
+  EXPECT_EQ(results[1].key, "p");
+  EXPECT_TRUE(results[1].ok);
+  EXPECT_EQ(results[1].length, 3 * kTestChunk + 5);
+  EXPECT_EQ(results[1].finished, rt_.fake_clock()->Now());
+  EXPECT_EQ(store_->Find("p")->origin, Origin::kPrefetch);
 }
 
 TEST_F(MaterializerTest, ChangedObjectIsAConflictAndDropsTheStaleShadow) {
