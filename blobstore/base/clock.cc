@@ -8,6 +8,14 @@ void SystemClock::SleepFor(std::chrono::nanoseconds d) {
   if (d.count() > 0) std::this_thread::sleep_for(d);
 }
 
+ScaledClock::ScaledClock(Clock* base, double scale)
+    : base_(base), scale_(scale), start_wall_(base->Now()), start_mono_(base->Monotonic()) {}
+
+WallTime ScaledClock::Now() const {
+  std::chrono::duration<double, std::nano> elapsed = base_->Monotonic() - start_mono_;
+  return start_wall_ + std::chrono::duration_cast<WallTime::duration>(elapsed * scale_);
+}
+
 FakeClock::FakeClock(WallTime start) : wall_(start), mono_(MonoTime(std::chrono::hours(1))) {}
 
 WallTime FakeClock::Now() const {

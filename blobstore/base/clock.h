@@ -49,6 +49,28 @@ class FakeClock final : public Clock {
   std::chrono::nanoseconds slept_ GUARDED_BY(mu_){0};
 };
 
+// Calendar time that runs `scale` times faster than `base`'s from the moment it is constructed:
+// Now() = start + scale * (monotonic time elapsed since construction). Monotonic() and SleepFor
+// are `base`'s, unchanged, so timeouts and backoff keep their real durations. It lets a benchmark
+// simulate days of a periodic workload (a nightly job) in minutes (`shadowfs mount --time-scale`).
+// Thread-safe if `base` is; `base` must outlive it.
+class ScaledClock final : public Clock {
+ public:
+  ScaledClock(Clock* base, double scale);
+
+  WallTime Now() const override;
+  MonoTime Monotonic() const override { return base_->Monotonic(); }
+  void SleepFor(std::chrono::nanoseconds d) override { base_->SleepFor(d); }
+
+  double scale() const { return scale_; }
+
+ private:
+  Clock* const base_;
+  const double scale_;
+  const WallTime start_wall_;
+  const MonoTime start_mono_;
+};
+
 // Seconds since the Unix epoch, for metadata headers and catalogs.
 inline int64_t ToUnixSeconds(WallTime t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();

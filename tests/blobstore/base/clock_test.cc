@@ -19,5 +19,28 @@ TEST(FakeClockTest, MovesOnlyWhenTold) {
   EXPECT_EQ(ToUnixSeconds(FromUnixSeconds(1234)), 1234);
 }
 
+TEST(ScaledClockTest, CalendarRunsFasterMonotonicDoesNot) {
+  FakeClock base;
+  WallTime start = base.Now();
+  MonoTime m0 = base.Monotonic();
+  ScaledClock clock(&base, 3600);  // an hour per second
+  EXPECT_EQ(clock.Now(), start);
+  base.Advance(std::chrono::seconds(2));
+  EXPECT_EQ(clock.Now() - start, std::chrono::hours(2));
+  EXPECT_EQ(clock.Monotonic() - m0, std::chrono::seconds(2));
+  // Sleeping takes the base clock's (real) time, not simulated time.
+  clock.SleepFor(std::chrono::milliseconds(500));
+  EXPECT_EQ(base.slept(), std::chrono::milliseconds(500));
+  EXPECT_EQ(clock.Now() - start, std::chrono::minutes(150));
+}
+
+TEST(ScaledClockTest, ScaleOneFollowsTheBaseClock) {
+  FakeClock base;
+  base.Advance(std::chrono::seconds(10));
+  ScaledClock clock(&base, 1.0);
+  base.Advance(std::chrono::milliseconds(1234));
+  EXPECT_EQ(clock.Now(), base.Now());
+}
+
 }  // namespace
 }  // namespace shadowfs::base

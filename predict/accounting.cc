@@ -1,0 +1,244 @@
+#include "predict/accounting.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace shadowfs::predict {
+namespace {
+
+constexpr uint64_t kToEnd = std::numeric_limits<uint64_t>::max();
+
+// Bytes of [a, a_end) within [b, b_end).
+uint64_t Overlap(uint64_t a, uint64_t a_end, uint64_t b, uint64_t b_end) {
+  uint64_t lo = std::max(a, b), hi = std::min(a_end, b_end);
+  return hi > lo ? hi - lo : 0;
+}
+
+double Ratio(uint64_t num, uint64_t den) {
+  return den == 0 ? 0.0 : static_cast<double>(num) / static_cast<double>(den);
+}
+
+}  // namespace
+
+double ExpertAccounting::precision() const {
+  return Ratio(useful_bytes, useful_bytes + wasted_bytes);
+}
+double ExpertAccounting::timeliness() const { return Ratio(timely_prefetches, useful_prefetches); }
+double Accounting::coverage() const { return Ratio(covered_reads, demand_reads); }
+
+Accountant::Accountant(std::vector<std::string> expert_names, std::chrono::seconds horizon)
+    : horizon_(horizon), names_(std::move(expert_names)), experts_(names_.size()) {
+  for (size_t i = 0; i < names_.size(); ++i) experts_[i].expert = names_[i];
+  exported_.experts = experts_;
+}
+
+void Accountant::Requested(KeyId key, uint64_t offset, uint64_t length, size_t expert,
+                           base::WallTime now) {
+  expert = std::min(expert, experts_.size() - 1);
+  Record r;
+  r.offset = offset;
+  r.length = length;
+  r.expert = expert;
+  r.requested = now;
+  open_[key].push_back(r);
+  ++records_;
+  unread_bytes_ += length;
+  for (ExpertAccounting* a : {&overall_, &For(expert)}) {
+    a->prefetches++;
+    a->prefetched_bytes += length;
+  }
+}
+
+void Accountant::Refused(KeyId key, uint64_t offset, uint64_t length) {
+  auto it = open_.find(key);
+  if (it == open_.end()) return;
+  auto& recs = it->second;
+  for (auto r = recs.begin(); r != recs.end(); ++r) {
+    if (r->offset != offset || r->length != length || r->finished != base::WallTime{}) continue;
+    for (ExpertAccounting* a : {&overall_, &For(r->expert)}) {
+      a->prefetches -= std::min<uint64_t>(a->prefetches, 1);
+      a->prefetched_bytes -= std::min(a->prefetched_bytes, length);
+    }
+    unread_bytes_ -= std::min(unread_bytes_, length);
+    recs.erase(r);
+    --records_;
+    break;
+  }
+  if (recs.empty()) open_.erase(it);
+}
+
+void Accountant::Done(KeyId key, uint64_t offset, bool ok, uint64_t fetched,
+                      base::WallTime finished) {
+  auto it = open_.find(key);
+  if (it == open_.end()) return;
+  auto& recs = it->second;
+  for (auto r = recs.begin(); r != recs.end(); ++r) {
+    if (r->offset != offset || r->finished != base::WallTime{}) continue;
+    if (!ok || (r->length == 0 && fetched == 0)) {
+      unread_bytes_ -= std::min(unread_bytes_, r->length - std::min(r->length, r->read_bytes));
+      recs.erase(r);
+      --records_;
+    } else {
+      if (r->length == 0) {  // the size was unknown when it was requested
+        r->length = fetched;
+        unread_bytes_ += fetched;
+        For(r->expert).prefetched_bytes += fetched;
+        overall_.prefetched_bytes += fetched;
+      }
+      r->finished = std::max(finished, r->requested + std::chrono::microseconds(1));
+    }
+    break;
+  }
+  if (recs.empty()) open_.erase(it);
+}
+
+bool Accountant::Read(KeyId key, uint64_t offset, uint64_t length, base::WallTime time,
+                      bool from_shadow, bool prefetched_recently, const OutcomeFn& outcome) {
+  ++demand_reads_;
+  demand_bytes_ += length;
+  bool covered = from_shadow && prefetched_recently;
+  uint64_t covered_bytes = covered ? length : 0;
+  auto it = open_.find(key);
+  if (it == open_.end()) {
+    if (covered) {
+      ++covered_reads_;
+      covered_bytes_ += length;
+    }
+    return covered;
+  }
+  uint64_t end = length > kToEnd - offset ? kToEnd : offset + length;
+  auto& recs = it->second;
+  for (auto r = recs.begin(); r != recs.end();) {
+    uint64_t r_end = r->length == 0 ? kToEnd : r->offset + r->length;
+    uint64_t got = Overlap(offset, end, r->offset, r_end);
+    if (got == 0 && !(length == 0 && offset >= r->offset && offset < r_end)) {
+      ++r;
+      continue;
+    }
+    bool finished = r->finished != base::WallTime{} && r->finished <= time;
+    if (from_shadow && finished) {
+      covered = true;
+      covered_bytes += got;
+    }
+    if (!r->was_read) {
+      r->was_read = true;
+      for (ExpertAccounting* a : {&overall_, &For(r->expert)}) {
+        a->useful_prefetches++;
+        if (finished) a->timely_prefetches++;
+      }
+    }
+    // Until a prefetch of unknown length is done, its bytes are not counted as useful (they may
+    // not exist); its first read still counts for timeliness.
+    uint64_t cap = r->length - std::min(r->length, r->read_bytes);
+    uint64_t useful = std::min(got, cap);
+    r->read_bytes += useful;
+    unread_bytes_ -= std::min(unread_bytes_, useful);
+    for (ExpertAccounting* a : {&overall_, &For(r->expert)}) a->useful_bytes += useful;
+    if (r->length != 0 && r->read_bytes >= r->length) {
+      Close(*r, /*expired=*/false, outcome);
+      r = recs.erase(r);
+      --records_;
+    } else {
+      ++r;
+    }
+  }
+  if (recs.empty()) open_.erase(it);
+  if (covered) {
+    ++covered_reads_;
+    covered_bytes_ += std::min(covered_bytes, length);
+  }
+  return covered;
+}
+
+void Accountant::Close(Record& r, bool expired, const OutcomeFn& outcome) {
+  uint64_t useful = std::min(r.read_bytes, r.length);
+  uint64_t wasted = expired ? r.length - useful : 0;
+  if (wasted != 0) {
+    for (ExpertAccounting* a : {&overall_, &For(r.expert)}) a->wasted_bytes += wasted;
+    unread_bytes_ -= std::min(unread_bytes_, wasted);
+  }
+  if (outcome && !r.reported) outcome(useful, wasted);
+  r.reported = true;
+}
+
+void Accountant::Expire(base::WallTime now, std::chrono::nanoseconds report_after,
+                        const OutcomeFn& outcome) {
+  for (auto it = open_.begin(); it != open_.end();) {
+    auto& recs = it->second;
+    for (auto r = recs.begin(); r != recs.end();) {
+      if (r->requested + horizon_ > now) {
+        if (!r->reported && r->requested + report_after <= now) {
+          uint64_t useful = std::min(r->read_bytes, r->length);
+          if (outcome) outcome(useful, r->length - useful);
+          r->reported = true;
+        }
+        ++r;
+        continue;
+      }
+      Close(*r, /*expired=*/true, outcome);
+      r = recs.erase(r);
+      --records_;
+    }
+    it = recs.empty() ? open_.erase(it) : std::next(it);
+  }
+}
+
+void Accountant::Forget(const std::vector<KeyId>& ids) {
+  for (KeyId id : ids) {
+    auto it = open_.find(id);
+    if (it == open_.end()) continue;
+    // A recycled key was not read for longer than anything else: its prefetches are waste.
+    for (Record& r : it->second) Close(r, /*expired=*/true, nullptr);
+    records_ -= it->second.size();
+    open_.erase(it);
+  }
+}
+
+size_t Accountant::MemoryBytes() const {
+  return sizeof(*this) + open_.bucket_count() * sizeof(void*) +
+         open_.size() * (32 + sizeof(KeyId) + sizeof(std::vector<Record>)) +
+         records_ * sizeof(Record) + experts_.size() * 2 * sizeof(ExpertAccounting);
+}
+
+Accounting Accountant::Snapshot() const {
+  Accounting a;
+  a.overall = overall_;
+  a.experts = experts_;
+  a.demand_reads = demand_reads_;
+  a.demand_bytes = demand_bytes_;
+  a.covered_reads = covered_reads_;
+  a.covered_bytes = covered_bytes_;
+  return a;
+}
+
+void Accountant::ExportMetrics(base::MetricsRegistry* metrics) {
+  if (metrics == nullptr) return;
+  auto add = [&](const char* name, const char* help, const base::Labels& labels, uint64_t now,
+                 uint64_t* last) {
+    // Registered even at zero, so that readers of the metrics find every series.
+    base::Counter& counter = metrics->GetCounter(name, help, labels);
+    if (now > *last) counter.Increment(now - *last);
+    *last = std::max(*last, now);
+  };
+  for (size_t i = 0; i < experts_.size(); ++i) {
+    const ExpertAccounting& cur = experts_[i];
+    ExpertAccounting& last = exported_.experts[i];
+    base::Labels labels = {{"expert", names_[i]}};
+    add("shadowfs_predict_prefetches_total", "Prefetches requested", labels, cur.prefetches,
+        &last.prefetches);
+    add("shadowfs_predict_prefetched_bytes_total", "Bytes requested by prefetches", labels,
+        cur.prefetched_bytes, &last.prefetched_bytes);
+    add("shadowfs_predict_useful_bytes_total", "Prefetched bytes read within the horizon", labels,
+        cur.useful_bytes, &last.useful_bytes);
+    add("shadowfs_predict_wasted_bytes_total", "Prefetched bytes never read within the horizon",
+        labels, cur.wasted_bytes, &last.wasted_bytes);
+    add("shadowfs_predict_timely_prefetches_total", "Useful prefetches finished before the read",
+        labels, cur.timely_prefetches, &last.timely_prefetches);
+  }
+  add("shadowfs_predict_demand_reads_total", "Reads seen by the prediction engine", {},
+      demand_reads_, &exported_.demand_reads);
+  add("shadowfs_predict_covered_reads_total", "Reads served from a prefetched shadow", {},
+      covered_reads_, &exported_.covered_reads);
+}
+
+}  // namespace shadowfs::predict

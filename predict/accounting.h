@@ -1,0 +1,103 @@
+// Accountant: the engine's own bookkeeping of what its prefetches were worth (issue 5,
+// "Accounting"), overall and per expert, and its export to the metrics registry.
+//
+// Definitions (the counters of Accounting/ExpertAccounting in predict/engine.h):
+//   a prefetch is attributed to the expert that scored its key highest when it was planned;
+//   useful bytes: prefetched bytes read within the horizon after the request (counted as they are
+//     read, each prefetched byte at most once);
+//   wasted bytes: prefetched bytes the horizon passed without a read (counted at the horizon);
+//   precision = useful / (useful + wasted) bytes;
+//   a prefetch is useful from its first read; timely if it had finished before that read;
+//   coverage = demand reads served from a shadow a prefetch made (within the horizon) / demand
+//     reads.
+// A prefetch that failed counts as requested but is forgotten (neither useful nor wasted).
+//
+// Not thread-safe: owned by the engine, called under its mutex.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "blobstore/base/clock.h"
+#include "blobstore/base/metrics.h"
+#include "predict/engine.h"
+#include "predict/types.h"
+
+namespace shadowfs::predict {
+
+class Accountant {
+ public:
+  Accountant(std::vector<std::string> expert_names, std::chrono::seconds horizon);
+
+  // A prefetch about to be offered to the sink (length 0: unknown until done), proposed by
+  // expert number `expert`. Recorded before the offer so that a sink answering from inside Offer
+  // finds it; Refused undoes it.
+  void Requested(KeyId key, uint64_t offset, uint64_t length, size_t expert, base::WallTime now);
+  void Refused(KeyId key, uint64_t offset, uint64_t length);
+  // The sink finished a prefetch; `fetched` is the bytes it stored (0 on failure).
+  void Done(KeyId key, uint64_t offset, bool ok, uint64_t fetched, base::WallTime finished);
+
+  // Called once per prefetch with its outcome, for the planner's precision window: when it has
+  // been read whole, or else `report_after` (Expire's argument) after the request with the bytes
+  // unread so far as wasted. That can be earlier than the horizon, so that the planner's
+  // threshold does not wait ten minutes to see waste; the counters still follow the horizon.
+  using OutcomeFn = std::function<void(uint64_t useful, uint64_t wasted)>;
+  // A demand read; returns true if it was covered: served from a shadow (`from_shadow`) that a
+  // prefetch made, one still open here or (`prefetched_recently`, the planner knows) one already
+  // read whole within the horizon.
+  bool Read(KeyId key, uint64_t offset, uint64_t length, base::WallTime time, bool from_shadow,
+            bool prefetched_recently, const OutcomeFn& outcome);
+  // Prefetches whose horizon passed become wasted (their unread bytes); those requested more than
+  // `report_after` ago are reported to `outcome`.
+  void Expire(base::WallTime now, std::chrono::nanoseconds report_after, const OutcomeFn& outcome);
+
+  void Forget(const std::vector<KeyId>& ids);
+  // Bytes prefetched (or in flight) and not yet read, for the planner's store budget.
+  uint64_t unread_bytes() const { return unread_bytes_; }
+  size_t MemoryBytes() const;
+
+  // The counters (the engine fills in the learner's and planner's fields).
+  Accounting Snapshot() const;
+  // Adds what changed since the last export to the registry's counters.
+  void ExportMetrics(base::MetricsRegistry* metrics);
+
+ private:
+  struct Record {
+    uint64_t offset = 0;
+    uint64_t length = 0;  // 0: unknown until done
+    uint64_t read_bytes = 0;
+    size_t expert = 0;
+    base::WallTime requested{};
+    base::WallTime finished{};  // zero: not yet
+    bool was_read = false;
+    bool reported = false;  // the outcome went to OutcomeFn
+  };
+  // Closes a record: its outcome goes to the planner and the wasted counters.
+  void Close(Record& r, bool expired, const OutcomeFn& outcome);
+  ExpertAccounting& For(size_t expert) { return experts_[expert]; }
+
+  const std::chrono::seconds horizon_;
+  std::vector<std::string> names_;
+  ExpertAccounting overall_;
+  std::vector<ExpertAccounting> experts_;
+  uint64_t demand_reads_ = 0;
+  uint64_t demand_bytes_ = 0;
+  uint64_t covered_reads_ = 0;
+  uint64_t covered_bytes_ = 0;
+  uint64_t unread_bytes_ = 0;
+  size_t records_ = 0;
+  std::unordered_map<KeyId, std::vector<Record>> open_;  // prefetches within their horizon
+
+  // What ExportMetrics sent last (counters only go up: it adds the differences).
+  struct Exported {
+    std::vector<ExpertAccounting> experts;
+    uint64_t demand_reads = 0;
+    uint64_t covered_reads = 0;
+  } exported_;
+};
+
+}  // namespace shadowfs::predict

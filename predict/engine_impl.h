@@ -1,0 +1,88 @@
+// Engine::Impl: the engine's state behind its one mutex (predict/engine.h), shared by engine.cc
+// (the access path) and engine_state.cc (persistence, queries). Private to predict/.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "blobstore/base/mutex.h"
+#include "predict/accounting.h"
+#include "predict/engine.h"
+#include "predict/expert.h"
+#include "predict/key_table.h"
+#include "predict/labels.h"
+#include "predict/learner.h"
+#include "predict/planner.h"
+#include "predict/state_store.h"
+
+namespace shadowfs::predict {
+
+struct Engine::Impl {
+  Impl(EngineOptions opts, EngineDeps d, std::unique_ptr<KeyTable> k,
+       std::vector<std::string> expert_names);
+
+  // A request the planner admitted, until the sink refuses it or reports it done.
+  struct InFlight {
+    KeyId key = kNoKey;
+    Planner::Decision decision;
+  };
+  // A request to offer once the mutex is released.
+  struct Offer {
+    base::PrefetchRequest request;
+    KeyId key = kNoKey;
+    Planner::Decision decision;
+  };
+
+  StoreState ReadStore() const;  // asked before taking mu: the store may call us under its lock
+  KeyId InternProcess(const std::string& name, std::string_view* view) REQUIRES(mu);
+  // Scores `cands` (proposed by experts `origin`), queues their labels and admits prefetches.
+  void Plan(std::vector<Candidate>* cands, const std::vector<size_t>& origin, base::WallTime now,
+            const StoreState& store, std::vector<Offer>* offers) REQUIRES(mu);
+  // The features of `key` (every expert's score, then the extras) and the best-scoring expert.
+  size_t Featurize(KeyId key, base::WallTime now, Features* x) const REQUIRES(mu);
+  void Label(const LabelQueue::Pending& p, bool label) REQUIRES(mu);
+  void Hit(std::chrono::nanoseconds delay) REQUIRES(mu);
+  // How long a prediction waits for its label, and a prefetch before the planner hears of its
+  // outcome: a few times the usual delay between a right prediction and its read, within
+  // [kMinLabelWindow, horizon]. Right predictions are mostly read soon after (the next file of a
+  // chain, the next window of a stream), so most labels come much sooner than the horizon, and
+  // the learner keeps up with the stream; a late read after the window is counted as a miss.
+  std::chrono::nanoseconds LabelWindow() const REQUIRES(mu);
+  void Outcome(uint64_t useful, uint64_t wasted) REQUIRES(mu);
+  void RecycleKeys() REQUIRES(mu);
+  void OfferAll(base::PrefetchSink* sink, std::vector<Offer>* offers) EXCLUDES(mu);
+  EngineState CollectState() const REQUIRES(mu);
+  void LoadState() REQUIRES(mu);
+  void ExportGauges() REQUIRES(mu);
+  uint64_t MemoryBytes() const REQUIRES(mu);
+
+  const EngineOptions options;
+  const EngineDeps deps;
+
+  // Lock order: mu, then the sink's and the metrics registry's own locks. The sink is called
+  // without mu; the store view is asked without mu.
+  mutable base::Mutex mu;
+  base::PrefetchSink* sink GUARDED_BY(mu) = nullptr;
+  std::unique_ptr<KeyTable> keys GUARDED_BY(mu);
+  std::vector<std::unique_ptr<Expert>> experts GUARDED_BY(mu);
+  std::unordered_map<std::string, KeyId> processes GUARDED_BY(mu);
+  Learner learner GUARDED_BY(mu);
+  Planner planner GUARDED_BY(mu);
+  Accountant accountant GUARDED_BY(mu);
+  LabelQueue labels GUARDED_BY(mu);
+  std::map<std::pair<std::string, uint64_t>, InFlight> in_flight GUARDED_BY(mu);
+  uint64_t events GUARDED_BY(mu) = 0;
+  uint64_t outcomes_since_adapt GUARDED_BY(mu) = 0;
+  double hit_delay_seconds GUARDED_BY(mu) = 10;  // moving average over right predictions
+  base::WallTime last_save GUARDED_BY(mu){};
+  // Scratch, kept to avoid allocating per access.
+  std::vector<Candidate> cands GUARDED_BY(mu);
+  std::vector<size_t> origin GUARDED_BY(mu);
+};
+
+}  // namespace shadowfs::predict

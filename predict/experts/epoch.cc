@@ -1,0 +1,284 @@
+#include "predict/experts/epoch.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace shadowfs::predict {
+namespace {
+
+constexpr std::string_view kFormat = "shadowfs.predict.epoch";
+constexpr uint32_t kVersion = 1;
+constexpr uint64_t kSeed = 0xe90c;
+
+size_t Words(size_t n) { return (n + 63) / 64; }
+
+}  // namespace
+
+EpochExpert::EpochExpert(Options options, KeyTable* keys, NamespaceView* names)
+    : options_(options),
+      keys_(keys),
+      names_(names),
+      dirs_(options.max_dirs),
+      heat_(options.max_candidate_dirs),
+      budget_(options.listings_per_second, 16) {}
+
+size_t EpochExpert::IndexOf(const Dir& d, KeyId key) const {
+  auto it = std::lower_bound(d.members.begin(), d.members.end(), key);
+  if (it == d.members.end() || *it != key) return d.members.size();
+  return static_cast<size_t>(it - d.members.begin());
+}
+
+bool EpochExpert::Relist(Dir* d, std::string_view dir, int64_t now) {
+  d->listed_at = now;
+  if (names_ == nullptr || !budget_.Take(now)) return false;
+  auto listed = names_->ListDirectory(dir, options_.max_members);
+  if (!listed.ok()) {
+    // Unavailable: being listed in the background; ask again in a second, not after
+    // relist_after.
+    if (listed.status().code() == base::StatusCode::kUnavailable) {
+      d->listed_at = now - options_.relist_after.count() + 1;
+    }
+    return false;
+  }
+  std::vector<KeyId> members;
+  members.reserve(listed->size());
+  for (const ObjectInfo& info : *listed) {
+    if (experts::DirOf(info.key) != dir) continue;
+    const KeyId id = keys_->Intern(info.key);
+    keys_->SetObject(id, info.size, info.etag);
+    members.push_back(id);
+  }
+  std::sort(members.begin(), members.end());
+  members.erase(std::unique(members.begin(), members.end()), members.end());
+  std::vector<uint64_t> read(Words(members.size())), proposed(Words(members.size()));
+  uint32_t read_count = 0, proposed_unread = 0;
+  for (size_t i = 0; i < d->members.size(); ++i) {
+    const bool was_read = Bit(d->read, i), was_proposed = Bit(d->proposed, i);
+    if (!was_read && !was_proposed) continue;
+    auto it = std::lower_bound(members.begin(), members.end(), d->members[i]);
+    if (it == members.end() || *it != d->members[i]) continue;
+    const size_t j = static_cast<size_t>(it - members.begin());
+    if (was_read) {
+      SetBit(&read, j);
+      ++read_count;
+    } else {
+      SetBit(&proposed, j);
+      ++proposed_unread;
+    }
+  }
+  d->members = std::move(members);
+  d->read = std::move(read);
+  d->proposed = std::move(proposed);
+  d->read_count = read_count;
+  d->proposed_unread = proposed_unread;
+  d->cursor = 0;
+  d->listed = true;
+  return true;
+}
+
+void EpochExpert::StartPass(Dir* d, std::string_view dir, int64_t now) {
+  ++d->passes;
+  d->last_pass_seconds = std::max<int64_t>(1, now - d->pass_start);
+  d->pass_start = now;
+  std::fill(d->read.begin(), d->read.end(), 0);
+  std::fill(d->proposed.begin(), d->proposed.end(), 0);
+  d->read_count = 0;
+  d->proposed_unread = 0;
+  Relist(d, dir, now);  // members come and go between epochs; on failure keep the old ones
+}
+
+double EpochExpert::UnreadScore(const Dir& d, int64_t now) const {
+  if (d.passes == 0 || d.members.empty()) return 0;
+  const double confidence = std::min(0.95, (d.passes + 1.0) / (d.passes + 2.0));
+  // The pass's read rate (the previous pass's until this one has some history) against the
+  // members left: the share of them read within the horizon if the pass goes on at that rate.
+  const double n = static_cast<double>(d.members.size());
+  double rate = d.last_pass_seconds > 0 ? n / d.last_pass_seconds : 0;
+  if (d.read_count >= 8 || rate == 0) {
+    rate = d.read_count / std::max(1.0, static_cast<double>(now - d.pass_start));
+  }
+  const double remaining = std::max(1.0, n - d.read_count);
+  const double share = std::min(1.0, rate * options_.horizon.count() / remaining);
+  return confidence * share;
+}
+
+void EpochExpert::Observe(const Access& access, std::vector<Candidate>* out) {
+  if (!access.first_read) return;
+  const std::string_view dir = experts::DirOf(access.key_name);
+  const int64_t now = experts::UnixSeconds(access.time);
+  if (names_ == nullptr) return;
+  const uint64_t tag = experts::HashBytes(dir, kSeed);
+  Dir* d = dirs_.Find(tag);
+  if (d == nullptr) {
+    Heat* h = heat_.FindOrInsert(tag);
+    if (now - h->window_start > options_.track_window.count()) {
+      h->window_start = now;
+      h->opens = 0;
+    }
+    h->recent[h->opens % kHeatKeys] = access.key;
+    if (++h->opens < options_.min_opens_to_track) return;
+    const std::array<KeyId, kHeatKeys> recent = h->recent;
+    const size_t known = std::min<size_t>(h->opens, kHeatKeys);
+    const int64_t start = h->window_start;
+    heat_.Erase(h);
+    d = dirs_.FindOrInsert(tag);
+    d->pass_start = start;
+    if (!Relist(d, dir, now)) return;
+    // The opens that made the directory hot belong to this first pass.
+    for (size_t k = 0; k < known; ++k) {
+      const size_t i = IndexOf(*d, recent[k]);
+      if (i < d->members.size() && !Bit(d->read, i)) {
+        SetBit(&d->read, i);
+        ++d->read_count;
+      }
+    }
+    return;
+  }
+  if (!d->listed && now - d->listed_at >= options_.relist_after.count() && !Relist(d, dir, now)) {
+    return;
+  }
+  if (!d->listed) return;
+  size_t i = IndexOf(*d, access.key);
+  if (i == d->members.size()) return;  // not listed yet: a new file
+  if (Bit(d->read, i) &&
+      d->read_count >= options_.complete_fraction * static_cast<double>(d->members.size())) {
+    // A member read again once the pass (nearly) covered the directory: the next pass begins.
+    StartPass(d, dir, now);
+    i = IndexOf(*d, access.key);
+    if (i == d->members.size()) return;
+  }
+  if (!Bit(d->read, i)) {
+    SetBit(&d->read, i);
+    ++d->read_count;
+    if (Bit(d->proposed, i)) --d->proposed_unread;
+  }
+  if (d->passes == 0 || d->members.empty() || d->proposed_unread >= options_.ahead) return;
+
+  const double score = UnreadScore(*d, now);
+  size_t budget = std::min<size_t>(options_.max_candidates, options_.ahead - d->proposed_unread);
+  const size_t n = d->members.size();
+  const size_t words = Words(n);
+  size_t w = (d->cursor / 64) % std::max<size_t>(words, 1);
+  for (size_t scanned = 0; scanned <= words && budget > 0; ++scanned, w = (w + 1) % words) {
+    uint64_t free = ~(d->read[w] | d->proposed[w]);
+    if (w == words - 1 && n % 64 != 0) free &= (1ull << (n % 64)) - 1;
+    while (free != 0 && budget > 0) {
+      const size_t idx = w * 64 + static_cast<size_t>(__builtin_ctzll(free));
+      free &= free - 1;
+      SetBit(&d->proposed, idx);
+      ++d->proposed_unread;
+      --budget;
+      d->cursor = static_cast<uint32_t>(idx + 1);
+      out->push_back(
+          experts::FileCandidate(*keys_, d->members[idx], score, options_.range, access.time));
+    }
+  }
+}
+
+double EpochExpert::Score(KeyId key, base::WallTime now) const {
+  const std::string_view name = keys_->Name(key);
+  if (name.empty()) return 0;
+  const Dir* d = dirs_.Peek(experts::HashBytes(experts::DirOf(name), kSeed));
+  if (d == nullptr || d->passes == 0) return 0;
+  const size_t i = IndexOf(*d, key);
+  if (i == d->members.size() || Bit(d->read, i)) return 0;
+  return UnreadScore(*d, experts::UnixSeconds(now));
+}
+
+void EpochExpert::Forget(const std::vector<KeyId>& ids) {
+  const experts::IdSet set(ids);
+  heat_.ForEach([&](Heat& h) {
+    for (KeyId& k : h.recent) {
+      if (set.contains(k)) k = kNoKey;
+    }
+  });
+  dirs_.ForEach([&](Dir& d) {
+    if (std::none_of(d.members.begin(), d.members.end(),
+                     [&](KeyId id) { return set.contains(id); })) {
+      return;
+    }
+    std::vector<KeyId> members;
+    std::vector<uint64_t> read(Words(d.members.size())), proposed(Words(d.members.size()));
+    d.read_count = d.proposed_unread = 0;
+    for (size_t i = 0; i < d.members.size(); ++i) {
+      if (set.contains(d.members[i])) continue;
+      const size_t j = members.size();
+      members.push_back(d.members[i]);
+      if (Bit(d.read, i)) {
+        SetBit(&read, j);
+        ++d.read_count;
+      } else if (Bit(d.proposed, i)) {
+        SetBit(&proposed, j);
+        ++d.proposed_unread;
+      }
+    }
+    read.resize(Words(members.size()));
+    proposed.resize(Words(members.size()));
+    d.members = std::move(members);
+    d.read = std::move(read);
+    d.proposed = std::move(proposed);
+    d.cursor = 0;
+  });
+}
+
+size_t EpochExpert::MemoryBytes() const {
+  size_t bytes = sizeof(*this) + dirs_.MemoryBytes() + heat_.MemoryBytes();
+  dirs_.ForEach([&](const Dir& d) {
+    bytes += d.members.capacity() * sizeof(KeyId) +
+             (d.read.capacity() + d.proposed.capacity()) * sizeof(uint64_t);
+  });
+  return bytes;
+}
+
+std::string EpochExpert::Save(const std::function<std::string_view(KeyId)>& name_of) const {
+  experts::BlobWriter w(kFormat, kVersion);
+  size_t n = 0;
+  dirs_.ForEach([&](const Dir& d) { n += !d.members.empty(); });
+  w.PutVar(n);
+  dirs_.ForEach([&](const Dir& d) {
+    if (d.members.empty()) return;
+    w.PutStr(experts::DirOf(name_of(d.members[0])));
+    w.PutVar(d.passes);
+    w.PutI64(d.pass_start);
+    w.PutI64(d.last_pass_seconds);
+    w.PutVar(d.read_count);
+    for (size_t i = 0; i < d.members.size(); ++i) {
+      if (Bit(d.read, i)) w.PutStr(experts::BaseOf(name_of(d.members[i])));
+    }
+  });
+  return std::move(w).Finish();
+}
+
+base::Status EpochExpert::Load(std::string_view blob,
+                               const std::function<KeyId(std::string_view)>& intern) {
+  dirs_.Clear();
+  experts::BlobReader r(blob);
+  SHADOWFS_RETURN_IF_ERROR(r.ReadHeader(kFormat, kVersion));
+  const uint64_t n = r.GetCount(5);
+  std::string key;
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    const std::string dir(r.GetStr());
+    Dir* d = dirs_.FindOrInsert(experts::HashBytes(dir, kSeed));
+    d->passes = static_cast<uint32_t>(r.GetVar());
+    d->pass_start = r.GetI64();
+    d->last_pass_seconds = r.GetI64();
+    const uint64_t read = r.GetCount(1);
+    // Until the next listing, the members known are those the current pass has read.
+    for (uint64_t j = 0; j < read && r.ok(); ++j) {
+      key.assign(dir).append(r.GetStr());
+      d->members.push_back(intern(key));
+    }
+    std::sort(d->members.begin(), d->members.end());
+    d->members.erase(std::unique(d->members.begin(), d->members.end()), d->members.end());
+    d->read.assign(Words(d->members.size()), ~0ull);
+    if (d->members.size() % 64 != 0) d->read.back() = (1ull << (d->members.size() % 64)) - 1;
+    d->proposed.assign(d->read.size(), 0);
+    d->read_count = static_cast<uint32_t>(d->members.size());
+    d->listed = false;
+  }
+  base::Status status = r.Finish(kFormat);
+  if (!status.ok()) dirs_.Clear();
+  return status;
+}
+
+}  // namespace shadowfs::predict

@@ -1,0 +1,101 @@
+// EpochExpert: sets read over and over in any order (shuffled ML epochs). Per directory it tracks
+// passes: a pass ends once at least `complete_fraction` of the members were read and a member is
+// read again. After one full pass, it proposes the members not yet read in the current pass, a
+// bounded number ahead of the reader (`ahead` proposed but unread at a time, at most
+// `max_candidates` per call). Score is its estimate that an unread member is read within the
+// horizon: the pass's read rate against what is left, times a confidence that grows with the
+// passes seen. Members come from NamespaceView::ListDirectory, asked when a directory starts being
+// read intensely (`min_opens_to_track` opens within `track_window`) and again when a pass ends
+// (files come and go between epochs); without a NamespaceView it stays quiet.
+//
+// Bounds: `max_dirs` directories (least recently read replaced), `max_members` members each;
+// about 4.25 bytes per member. Saves each directory's passes and what its current pass read.
+// Not thread-safe (predict/expert.h).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "predict/expert.h"
+#include "predict/experts/assoc_table.h"
+#include "predict/experts/expert_util.h"
+#include "predict/key_table.h"
+#include "predict/namespace_view.h"
+
+namespace shadowfs::predict {
+
+class EpochExpert final : public Expert {
+ public:
+  struct Options {
+    double complete_fraction = 0.9;
+    size_t ahead = 1024;
+    size_t max_dirs = 256;
+    size_t max_members = 16384;
+    std::chrono::seconds relist_after{60};  // a failed listing is retried after this
+    // A directory is tracked (listed) once it had this many opens within `track_window`: a
+    // pass over a set is intense; scattered opens never list anything.
+    uint32_t min_opens_to_track = 16;
+    std::chrono::seconds track_window{60};
+    size_t max_candidate_dirs = 1024;
+    double listings_per_second = 4;  // at most, averaged; bursts of 16
+    size_t max_candidates = 16;
+    std::chrono::seconds horizon{600};
+    experts::FileRangeRule range;
+  };
+  EpochExpert(Options options, KeyTable* keys, NamespaceView* names);
+
+  std::string_view name() const override { return "epoch"; }
+  void Observe(const Access& access, std::vector<Candidate>* out) override;
+  double Score(KeyId key, base::WallTime now) const override;
+  void Forget(const std::vector<KeyId>& ids) override;
+  size_t MemoryBytes() const override;
+  std::string Save(const std::function<std::string_view(KeyId)>& name_of) const override;
+  base::Status Load(std::string_view blob,
+                    const std::function<KeyId(std::string_view)>& intern) override;
+
+ private:
+  struct Dir {
+    uint64_t tag = 0;
+    uint32_t stamp = 0;
+    std::vector<KeyId> members;  // sorted by id
+    std::vector<uint64_t> read;  // bitsets over members: read in the current pass
+    std::vector<uint64_t> proposed;
+    uint32_t read_count = 0;
+    uint32_t proposed_unread = 0;
+    uint32_t passes = 0;  // completed passes
+    uint32_t cursor = 0;  // where the next proposal scan starts
+    int64_t pass_start = 0;
+    int64_t last_pass_seconds = 0;  // how long the previous pass took
+    int64_t listed_at = 0;
+    bool listed = false;  // members come from a listing (not only from a loaded state)
+  };
+  static constexpr size_t kHeatKeys = 16;
+  struct Heat {  // opens of a directory not tracked yet, kept to count in its first pass
+    uint64_t tag = 0;
+    uint32_t stamp = 0;
+    uint32_t opens = 0;
+    int64_t window_start = 0;
+    std::array<KeyId, kHeatKeys> recent{};
+  };
+  static bool Bit(const std::vector<uint64_t>& bits, size_t i) {
+    return (bits[i / 64] >> (i % 64)) & 1;
+  }
+  static void SetBit(std::vector<uint64_t>* bits, size_t i) { (*bits)[i / 64] |= 1ull << (i % 64); }
+
+  // Lists `dir` into d->members, keeping the read bits of members still there.
+  bool Relist(Dir* d, std::string_view dir, int64_t now);
+  void StartPass(Dir* d, std::string_view dir, int64_t now);
+  double UnreadScore(const Dir& d, int64_t now) const;
+  size_t IndexOf(const Dir& d, KeyId key) const;
+
+  Options options_;
+  KeyTable* keys_;
+  NamespaceView* names_;
+  experts::AssocTable<Dir> dirs_;
+  experts::AssocTable<Heat> heat_;
+  experts::ListingBudget budget_;
+};
+
+}  // namespace shadowfs::predict

@@ -1,0 +1,148 @@
+#include "predict/experts/sibling.h"
+
+#include <algorithm>
+
+namespace shadowfs::predict {
+namespace {
+
+constexpr std::string_view kFormat = "shadowfs.predict.sibling";
+constexpr uint32_t kVersion = 1;
+
+}  // namespace
+
+SiblingExpert::SiblingExpert(Options options, KeyTable* keys, NamespaceView* names)
+    : options_(options),
+      keys_(keys),
+      names_(names),
+      dirs_(options.max_dirs),
+      listings_(options.max_listings),
+      budget_(options.listings_per_second, 16) {}
+
+const std::vector<KeyId>* SiblingExpert::Members(std::string_view dir, uint64_t tag,
+                                                 base::WallTime now) {
+  const int64_t t = experts::UnixSeconds(now);
+  bool inserted = false;
+  Listing* l = listings_.FindOrInsert(tag, &inserted);
+  if (!inserted && t - l->listed_at < options_.listing_ttl.count()) {
+    return l->failed ? nullptr : &l->members;
+  }
+  if (!budget_.Take(t)) {
+    if (inserted) listings_.Erase(l);
+    return nullptr;
+  }
+  l->listed_at = t;
+  l->members.clear();
+  ++list_calls_;
+  auto listed = names_->ListDirectory(dir, options_.max_members);
+  if (!listed.ok() && listed.status().code() == base::StatusCode::kUnavailable) {
+    // Being listed in the background (NamespaceView never blocks): ask again on a later read.
+    listings_.Erase(l);
+    return nullptr;
+  }
+  l->failed = !listed.ok();
+  if (l->failed) return nullptr;
+  l->members.reserve(listed->size());
+  for (const ObjectInfo& info : *listed) {
+    if (experts::DirOf(info.key) != dir)
+      continue;  // a misbehaving view: ignore what is not a member
+    const KeyId id = keys_->Intern(info.key);
+    keys_->SetObject(id, info.size, info.etag);
+    l->members.push_back(id);
+  }
+  std::sort(l->members.begin(), l->members.end(), [this](KeyId a, KeyId b) {
+    return experts::NaturalLess(keys_->Name(a), keys_->Name(b));
+  });
+  l->members.shrink_to_fit();
+  return &l->members;
+}
+
+size_t SiblingExpert::IndexOf(const std::vector<KeyId>& members, std::string_view key) const {
+  auto it = std::lower_bound(
+      members.begin(), members.end(), key,
+      [this](KeyId id, std::string_view k) { return experts::NaturalLess(keys_->Name(id), k); });
+  if (it == members.end() || keys_->Name(*it) != key) return members.size();
+  return static_cast<size_t>(it - members.begin());
+}
+
+void SiblingExpert::Observe(const Access& access, std::vector<Candidate>* out) {
+  if (!access.first_read) return;
+  const std::string_view dir = experts::DirOf(access.key_name);
+  const uint64_t tag = experts::HashBytes(dir);
+  Dir* d = dirs_.FindOrInsert(tag);
+  const KeyId prev = d->last;
+  d->last = access.key;
+  if (prev == access.key) return;  // reopening the same file says nothing about order
+  const std::string_view prev_name = prev == kNoKey ? std::string_view() : keys_->Name(prev);
+  // Names that differ in one number are adjacent exactly when it went up by one (a skip is not
+  // a run); other ascending pairs count until the listing can check them.
+  const std::optional<int64_t> step =
+      prev_name.empty() ? std::nullopt : experts::NumericStep(prev_name, access.key_name);
+  if (prev_name.empty() || names_ == nullptr || (step && *step != 1) ||
+      !experts::NaturalLess(prev_name, access.key_name)) {
+    d->run = 0;
+    return;
+  }
+  ++d->run;
+  if (d->run < options_.min_run) return;
+  const std::vector<KeyId>* members = Members(dir, tag, access.time);
+  if (members == nullptr) return;
+  const size_t i = IndexOf(*members, access.key_name);
+  if (i == members->size() || i == 0 || (*members)[i - 1] != prev) {
+    d->run = 0;
+    return;
+  }
+  // Laplace's rule of succession on the run, discounted with the distance ahead.
+  double score = std::min(0.95, (d->run + 1.0) / (d->run + 2.0));
+  const size_t ahead = std::min(options_.ahead, options_.max_candidates);
+  for (size_t j = i + 1; j < members->size() && j <= i + ahead; ++j) {
+    const KeyId next = (*members)[j];
+    out->push_back(experts::FileCandidate(*keys_, next, score, options_.range, access.time));
+    recent_.Add(next, score, access.time);
+    score *= 0.9;
+  }
+}
+
+double SiblingExpert::Score(KeyId key, base::WallTime now) const {
+  return recent_.Get(key, now, options_.horizon);
+}
+
+void SiblingExpert::Forget(const std::vector<KeyId>& ids) {
+  const experts::IdSet set(ids);
+  dirs_.ForEach([&](Dir& d) {
+    if (d.last != kNoKey && set.contains(d.last)) {
+      d.last = kNoKey;
+      d.run = 0;
+    }
+  });
+  listings_.ForEach([&](Listing& l) {
+    if (std::any_of(l.members.begin(), l.members.end(),
+                    [&](KeyId id) { return set.contains(id); })) {
+      listings_.Erase(&l);
+    }
+  });
+  recent_.Forget(set);
+}
+
+size_t SiblingExpert::MemoryBytes() const {
+  size_t bytes = sizeof(*this) + dirs_.MemoryBytes() + listings_.MemoryBytes();
+  listings_.ForEach([&](const Listing& l) { bytes += l.members.capacity() * sizeof(KeyId); });
+  return bytes;
+}
+
+std::string SiblingExpert::Save(const std::function<std::string_view(KeyId)>& name_of) const {
+  (void)name_of;
+  return experts::BlobWriter(kFormat, kVersion).Finish();
+}
+
+base::Status SiblingExpert::Load(std::string_view blob,
+                                 const std::function<KeyId(std::string_view)>& intern) {
+  (void)intern;
+  dirs_.Clear();
+  listings_.Clear();
+  recent_ = {};
+  experts::BlobReader r(blob);
+  SHADOWFS_RETURN_IF_ERROR(r.ReadHeader(kFormat, kVersion));
+  return r.Finish(kFormat);
+}
+
+}  // namespace shadowfs::predict

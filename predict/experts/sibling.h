@@ -1,0 +1,84 @@
+// SiblingExpert: directory order. After opens of consecutive members of a directory in natural
+// order (`part-00006` then `part-00007`; digit runs compare as numbers), it proposes the next few
+// members, with scores that grow with the length of the run and shrink with the distance ahead.
+// Names that differ from the previous open in one number are adjacent when it went up by one,
+// without a listing; other ascending pairs are checked against the directory's members. Members
+// come from NamespaceView::ListDirectory, asked only once a run is long enough to propose (and at
+// most `listings_per_second`), and cached per directory (at most `max_listings`, each for
+// `listing_ttl`, at most `max_members` members). Listed members are interned in the KeyTable with
+// their size and ETag (SetObject) so the planner can use them. Without a NamespaceView it stays
+// quiet.
+//
+// Its state (the last open per directory, cached listings) rebuilds in seconds, so Save persists
+// only the format header. Not thread-safe (predict/expert.h).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "predict/expert.h"
+#include "predict/experts/assoc_table.h"
+#include "predict/experts/expert_util.h"
+#include "predict/key_table.h"
+#include "predict/namespace_view.h"
+
+namespace shadowfs::predict {
+
+class SiblingExpert final : public Expert {
+ public:
+  struct Options {
+    size_t ahead = 8;  // members proposed past the one just opened
+    // Consecutive pairs needed before proposing: one pair happens by chance in a random scan.
+    uint32_t min_run = 2;
+    size_t max_dirs = 4096;
+    size_t max_listings = 64;
+    size_t max_members = 16384;
+    std::chrono::seconds listing_ttl{60};
+    double listings_per_second = 4;  // at most, averaged; bursts of 16
+    size_t max_candidates = 16;
+    std::chrono::seconds horizon{600};
+    experts::FileRangeRule range;
+  };
+  SiblingExpert(Options options, KeyTable* keys, NamespaceView* names);
+
+  std::string_view name() const override { return "sibling"; }
+  void Observe(const Access& access, std::vector<Candidate>* out) override;
+  double Score(KeyId key, base::WallTime now) const override;
+  void Forget(const std::vector<KeyId>& ids) override;
+  size_t MemoryBytes() const override;
+  std::string Save(const std::function<std::string_view(KeyId)>& name_of) const override;
+  base::Status Load(std::string_view blob,
+                    const std::function<KeyId(std::string_view)>& intern) override;
+
+  size_t list_calls() const { return list_calls_; }
+
+ private:
+  struct Dir {
+    uint64_t tag = 0;
+    uint32_t stamp = 0;
+    KeyId last = kNoKey;
+    uint32_t run = 0;  // consecutive pairs of opens in natural order
+  };
+  struct Listing {
+    uint64_t tag = 0;
+    uint32_t stamp = 0;
+    int64_t listed_at = 0;
+    bool failed = false;
+    std::vector<KeyId> members;  // natural order
+  };
+  const std::vector<KeyId>* Members(std::string_view dir, uint64_t tag, base::WallTime now);
+  // The index of `key` in `members`, or members.size().
+  size_t IndexOf(const std::vector<KeyId>& members, std::string_view key) const;
+
+  Options options_;
+  KeyTable* keys_;
+  NamespaceView* names_;
+  experts::AssocTable<Dir> dirs_;
+  experts::AssocTable<Listing> listings_;
+  experts::RecentScores recent_;
+  experts::ListingBudget budget_;
+  size_t list_calls_ = 0;
+};
+
+}  // namespace shadowfs::predict

@@ -1,0 +1,90 @@
+// KeyTable: interns keys (and process names) as dense KeyIds so that every model keeps 4-byte ids
+// instead of strings: the per-file state budget is 200 bytes (issue 5), and a key is stored once
+// however many models know it. Each entry also remembers what the engine last saw of the object
+// (size, ETag) and when, which the planner needs for If-Match and byte costs.
+//
+// Bounded: past `capacity` keys, the engine (between two accesses, never inside a model's call)
+// takes the least recently touched ids, makes every model Forget them, and Releases them for
+// reuse. Intern itself never invalidates an id, so models may intern keys (a directory's
+// members) while they observe.
+//
+// Not thread-safe: owned by the engine's thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "blobstore/base/clock.h"
+#include "predict/types.h"
+
+namespace shadowfs::predict {
+
+class KeyTable {
+ public:
+  explicit KeyTable(size_t capacity);
+
+  // The id of `key`, interning it if new (the table may go past capacity until Release).
+  KeyId Intern(std::string_view key);
+  bool over_capacity() const;
+  // The `n` least recently touched ids in use, for the engine to recycle.
+  std::vector<KeyId> LeastRecent(size_t n) const;
+  // Frees the ids (their names and objects) for reuse by later Interns.
+  void Release(const std::vector<KeyId>& ids);
+  std::optional<KeyId> Find(std::string_view key) const;
+  std::string_view Name(KeyId id) const;  // "" for an id not in use
+
+  // What the engine knows of the object behind `id`. `etag` views the table's arena: valid until
+  // the next Release (which may compact the arena) or SetObject of this id.
+  struct Object {
+    uint64_t size = 0;
+    std::string_view etag;  // "" unknown
+    base::WallTime last_touch{};
+  };
+  void Touch(KeyId id, base::WallTime when);
+  void SetObject(KeyId id, uint64_t size, std::string_view etag);
+  const Object* object(KeyId id) const;  // nullptr for an id not in use
+
+  size_t size() const;
+  size_t capacity() const;
+  size_t MemoryBytes() const;
+
+ private:
+  // Names and ETags live in an arena of fixed 64 KiB pages that never move while ids are in use
+  // (so string_views handed out stay valid across Intern); a string is addressed by a 32-bit
+  // arena offset. Release compacts the arena once more than half of it is garbage. The index is
+  // an open-addressing hash set of ids (linear probing, backward-shift deletion) that hashes the
+  // names in the arena, so a key costs its bytes plus about 56 bytes of fixed state.
+  static constexpr uint32_t kPageBits = 16;
+  static constexpr uint32_t kPageSize = 1u << kPageBits;
+  static constexpr uint32_t kEmptySlot = 0xffffffffu;
+  struct Span {
+    uint32_t offset = 0;
+    uint32_t length = 0;
+  };
+  static constexpr uint32_t kFree = 0xffffffffu;  // Span::length of an id not in use
+
+  std::string_view View(Span s) const;
+  Span Store(std::string_view bytes);
+  size_t SlotOf(std::string_view key, uint64_t hash) const;
+  void Grow();
+  void EraseFromIndex(KeyId id);
+  void Compact();
+
+  size_t capacity_;
+  size_t used_ = 0;
+  std::vector<std::unique_ptr<char[]>> blocks_;  // owners; a block spans one or more pages
+  std::vector<char*> pages_;                     // page index -> its first byte
+  uint32_t arena_end_ = 0;                       // next free offset
+  size_t garbage_bytes_ = 0;                     // bytes no live string uses
+  std::vector<Span> names_;                      // by id
+  std::vector<Span> etags_;                      // by id
+  std::vector<Object> objects_;                  // by id
+  std::vector<KeyId> free_ids_;
+  std::vector<KeyId> slots_;  // the index; size a power of two, at most 70% full
+};
+
+}  // namespace shadowfs::predict

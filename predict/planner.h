@@ -1,0 +1,116 @@
+// Planner: decides which calibrated candidates become prefetches (DESIGN.md section 6).
+//
+// A candidate with probability p and a byte cost of B bytes is prefetched when
+//   - p >= the threshold, which adapts to hold the target byte precision: raised quickly when
+//     the precision measured over a recent window of outcomes falls below the target, lowered
+//     slowly when above, always within [kMinThreshold, kMaxThreshold];
+//   - the expected saving outweighs the expected waste, both in seconds of transfer:
+//     p * (request_latency + B / reference_bandwidth) >= (1 - p) * B / reference_bandwidth;
+//   - the budgets allow it: bytes in flight, the bandwidth token bucket, and the share of the store
+//     that prefetched-but-unread bytes may use. As the store fills (used / capacity above 0.8) the
+//     share shrinks to nothing at full and the threshold rises towards 1 (backoff);
+//   - the range is not already in flight or prefetched within the horizon (de-duplication).
+// Admit reserves the budgets; the engine gives them back with Refused (the sink said no) or Done.
+// It never blocks: demand reads go first, and the sink refuses when its own queue is full.
+//
+// Not thread-safe: owned by the engine, called under its mutex.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "blobstore/base/clock.h"
+#include "predict/types.h"
+
+namespace shadowfs::predict {
+
+struct PlannerOptions {
+  std::chrono::seconds horizon{600};
+  double target_precision = 0.8;
+  uint64_t max_bytes_in_flight = 256ull << 20;
+  uint64_t bandwidth_bytes_per_second = 0;  // 0: unlimited
+  double store_share = 0.5;
+  uint64_t max_request_bytes = 64ull << 20;
+  // What a demand miss costs (one request to the primary) and how fast bytes arrive, for the
+  // saving-versus-waste rule.
+  std::chrono::milliseconds request_latency{20};
+  double reference_bandwidth = 100e6;  // bytes per second
+  // Assumed size of an object whose size is unknown (for the budgets).
+  uint64_t unknown_size_bytes = 1ull << 20;
+};
+
+// What the store looks like now (zero capacity: unknown, no store budget or backoff).
+struct StoreState {
+  uint64_t used_bytes = 0;
+  uint64_t capacity_bytes = 0;
+};
+
+class Planner {
+ public:
+  explicit Planner(const PlannerOptions& options);
+
+  static constexpr double kMinThreshold = 0.2;
+  static constexpr double kMaxThreshold = 0.99;
+
+  struct Decision {
+    uint64_t offset = 0;
+    uint64_t length = 0;  // resolved: never 0 unless the size is unknown
+    uint64_t cost = 0;    // the bytes reserved against the budgets
+  };
+  // Decides on one candidate (length 0: to the end of an object of `object_size`, 0 unknown) and,
+  // if yes, reserves its budgets and marks the range as requested. `unread_prefetched` is the
+  // bytes prefetched and not yet read (from the accounting).
+  std::optional<Decision> Admit(KeyId key, uint64_t offset, uint64_t length, uint64_t object_size,
+                                double probability, base::WallTime now, const StoreState& store,
+                                uint64_t unread_prefetched);
+  // True if the range is in flight or was prefetched within the horizon (cheap: call it before
+  // scoring a candidate).
+  bool Requested(KeyId key, uint64_t offset, uint64_t length, base::WallTime now) const;
+  // The sink refused an admitted request: give back its budgets and forget the range.
+  void Refused(KeyId key, const Decision& decision);
+  // An admitted request finished (fetched or not): its bytes are no longer in flight. A failed
+  // one is forgotten so that it may be asked for again.
+  void Done(KeyId key, const Decision& decision, bool ok);
+
+  // One prefetch outcome, for the precision window: `useful` bytes were read in time, `wasted`
+  // were not.
+  void RecordOutcome(uint64_t useful, uint64_t wasted);
+  // Moves the threshold towards the target precision (about once a second).
+  void Adapt();
+  // The threshold after store-pressure backoff.
+  double EffectiveThreshold(const StoreState& store) const;
+
+  double threshold() const { return threshold_; }
+  void set_threshold(double t);
+  double window_precision() const;  // -1 with too few outcomes
+  uint64_t bytes_in_flight() const { return in_flight_; }
+
+  // Drops ranges whose horizon passed (call about once a second).
+  void Expire(base::WallTime now);
+  void Forget(const std::vector<KeyId>& ids);
+  size_t MemoryBytes() const;
+
+ private:
+  struct Range {
+    uint64_t begin = 0;
+    uint64_t end = 0;  // exclusive; UINT64_MAX: to the end
+    base::WallTime expires{};
+  };
+  static double Backoff(const StoreState& store);  // 1: no pressure, 0: full
+
+  const PlannerOptions options_;
+  double threshold_;
+  uint64_t in_flight_ = 0;
+  double tokens_ = 0;  // bandwidth token bucket, in bytes
+  base::WallTime tokens_at_{};
+  // Decayed byte counts of recent outcomes (the precision window).
+  double window_useful_ = 0;
+  double window_wasted_ = 0;
+  double window_count_ = 0;
+  std::unordered_map<KeyId, std::vector<Range>> requested_;
+};
+
+}  // namespace shadowfs::predict

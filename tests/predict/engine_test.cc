@@ -1,0 +1,264 @@
+#include "predict/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "blobstore/base/runtime.h"
+#include "predict/key_table.h"
+#include "predict/state_store.h"
+#include "tests/predict/fake_expert.h"
+#include "tests/support/temp_dir.h"
+
+namespace shadowfs::predict {
+namespace {
+
+using std::chrono::seconds;
+
+// Records offers; accepts them (or not) and, like a fast Materializer, reports each one done from
+// inside Offer.
+class RecordingSink final : public base::PrefetchSink {
+ public:
+  explicit RecordingSink(base::Clock* clock) : clock_(clock) {}
+  bool Offer(base::PrefetchRequest r) override {
+    offers.push_back(r);
+    if (!accept) return false;
+    if (engine != nullptr && complete) {
+      engine->OnPrefetchDone(
+          {r.key, r.offset, r.length == 0 ? 100 : r.length, true, clock_->Now()});
+    }
+    return true;
+  }
+  Engine* engine = nullptr;
+  bool accept = true;
+  bool complete = true;
+  std::vector<base::PrefetchRequest> offers;
+
+ private:
+  base::Clock* clock_;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Engine> Make(EngineOptions options = {}) {
+    EngineDeps deps;
+    deps.runtime = rt_.runtime();
+    auto e = Engine::CreateWithExperts(options, deps, fakes::MakeFakeExperts);
+    EXPECT_TRUE(e.ok()) << e.status().ToString();
+    sink_.engine = e->get();
+    (*e)->AttachSink(&sink_);
+    return std::move(*e);
+  }
+
+  // Opens and reads `key` whole (100 bytes), one second after the previous read.
+  void Read(Engine* e, const std::string& key, bool from_shadow = false) {
+    rt_.fake_clock()->Advance(seconds(1));
+    AccessEvent ev;
+    ev.key = std::make_shared<const std::string>(key);
+    ev.process_name = std::make_shared<const std::string>("job");
+    ev.etag = std::make_shared<const std::string>("etag-" + key);
+    ev.object_size = 100;
+    ev.length = 100;
+    ev.time = rt_.fake_clock()->Now();
+    ev.first_read = true;
+    ev.from_shadow = from_shadow;
+    e->Observe(ev);
+    e->Tick();
+  }
+
+  // Reads a..j in order, `passes` times; a read is from a shadow if it was prefetched.
+  void Cycle(Engine* e, int passes) {
+    for (int p = 0; p < passes; ++p) {
+      for (char c = 'a'; c <= 'j'; ++c) {
+        std::string key(1, c);
+        bool prefetched = false;
+        for (const auto& o : sink_.offers) prefetched |= o.key == key;
+        Read(e, key, prefetched);
+      }
+    }
+  }
+
+  base::OwnedRuntime rt_;
+  RecordingSink sink_{rt_.fake_clock()};
+};
+
+TEST_F(EngineTest, LearnsARepeatingSequenceAndPrefetchesTheNextFile) {
+  auto e = Make();
+  Cycle(e.get(), 30);
+  ASSERT_FALSE(sink_.offers.empty());
+  const base::PrefetchRequest& o = sink_.offers.back();
+  EXPECT_EQ(o.expert, "fake_successor");
+  EXPECT_EQ(o.expected_etag, "etag-" + o.key) << "If-Match with the ETag last seen";
+  EXPECT_EQ(o.offset, 0u);
+  EXPECT_EQ(o.length, 100u);
+  EXPECT_GE(o.probability, 0.5);
+
+  sink_.offers.clear();
+  Read(e.get(), "c");
+  EXPECT_TRUE(sink_.offers.empty()) << "d was prefetched within the horizon: not again";
+  rt_.fake_clock()->Advance(seconds(601));
+  Read(e.get(), "c");
+  ASSERT_EQ(sink_.offers.size(), 1u);
+  EXPECT_EQ(sink_.offers[0].key, "d");
+
+  Accounting a = e->accounting();
+  EXPECT_GT(a.overall.prefetches, 0u);
+  EXPECT_GT(a.covered_reads, 0u);
+  EXPECT_EQ(a.events, 302u);
+  EXPECT_EQ(a.demand_reads, 302u);
+  EXPECT_GT(a.labelled_predictions, 0u);
+  EXPECT_EQ(a.tracked_keys, 10u);
+  EXPECT_EQ(a.bytes_in_flight, 0u) << "every prefetch reported done";
+  ASSERT_EQ(a.experts.size(), 1u);
+  EXPECT_EQ(a.experts[0].prefetches, a.overall.prefetches);
+
+  EXPECT_GT(e->ReuseProbability("e", rt_.fake_clock()->Now()), 0.0);
+  EXPECT_EQ(e->ReuseProbability("never-seen", rt_.fake_clock()->Now()), 0.0);
+}
+
+TEST_F(EngineTest, HorizonLabelsAndAccountsEveryPrediction) {
+  auto e = Make();
+  Cycle(e.get(), 30);
+  Accounting before = e->accounting();
+  EXPECT_EQ(before.overall.wasted_bytes, 0u) << "every prediction came true so far";
+  EXPECT_GT(before.overall.useful_bytes, 0u);
+  // Later, j is read again and a prefetched, but the pattern has stopped: the prefetch is wasted
+  // once the horizon passes.
+  rt_.fake_clock()->Advance(seconds(601));
+  sink_.offers.clear();
+  Read(e.get(), "j");
+  ASSERT_EQ(sink_.offers.size(), 1u);
+  EXPECT_EQ(sink_.offers[0].key, "a");
+  rt_.fake_clock()->Advance(seconds(601));
+  e->Tick();
+  Accounting after = e->accounting();
+  EXPECT_EQ(after.overall.wasted_bytes, 100u);
+  EXPECT_GT(after.labelled_predictions, before.labelled_predictions);
+  EXPECT_GT(after.overall.precision(), 0.9);
+  EXPECT_GT(after.overall.timeliness(), 0.9);
+}
+
+TEST_F(EngineTest, WithPrefetchOffItLearnsButOffersNothing) {
+  EngineOptions options;
+  options.prefetch = false;
+  auto e = Make(options);
+  Cycle(e.get(), 30);
+  EXPECT_TRUE(sink_.offers.empty());
+  Accounting a = e->accounting();
+  EXPECT_EQ(a.demand_reads, 300u);
+  EXPECT_EQ(a.overall.prefetches, 0u);
+  EXPECT_GT(a.labelled_predictions, 30u);
+  std::vector<Prediction> top = e->Top("", 5);
+  ASSERT_FALSE(top.empty());
+  EXPECT_EQ(top[0].key, "a") << "after j comes a";
+  ASSERT_FALSE(top[0].experts.empty());
+  EXPECT_EQ(top[0].experts[0].first, "fake_successor");
+  EXPECT_TRUE(e->Top("zzz/", 5).empty());
+}
+
+TEST_F(EngineTest, RefusedOffersGiveTheirBudgetBack) {
+  auto e = Make();
+  sink_.accept = false;
+  Cycle(e.get(), 30);
+  EXPECT_FALSE(sink_.offers.empty());
+  Accounting a = e->accounting();
+  EXPECT_EQ(a.overall.prefetches, 0u);
+  EXPECT_EQ(a.bytes_in_flight, 0u);
+  size_t offered = sink_.offers.size();
+  Read(e.get(), "a");
+  EXPECT_EQ(sink_.offers.size(), offered + 1) << "a refused range may be offered again";
+}
+
+TEST_F(EngineTest, InFlightPrefetchesCountUntilDone) {
+  auto e = Make();
+  sink_.complete = false;
+  Cycle(e.get(), 30);
+  Accounting a = e->accounting();
+  ASSERT_GT(a.overall.prefetches, 0u);
+  EXPECT_EQ(a.bytes_in_flight, a.overall.prefetched_bytes);
+  for (const auto& o : sink_.offers) {
+    e->OnPrefetchDone({o.key, o.offset, o.length, true, rt_.fake_clock()->Now()});
+  }
+  EXPECT_EQ(e->accounting().bytes_in_flight, 0u);
+}
+
+TEST_F(EngineTest, ExportsItsMetricsOnTick) {
+  auto e = Make();
+  Cycle(e.get(), 30);
+  std::string text = rt_.metrics().ExportPrometheus();
+  for (const char* name :
+       {"shadowfs_predict_prefetches_total{expert=\"fake_successor\"}",
+        "shadowfs_predict_prefetched_bytes_total", "shadowfs_predict_useful_bytes_total",
+        "shadowfs_predict_wasted_bytes_total", "shadowfs_predict_timely_prefetches_total",
+        "shadowfs_predict_demand_reads_total 300", "shadowfs_predict_covered_reads_total",
+        "shadowfs_predict_precision", "shadowfs_predict_coverage",
+        "shadowfs_predict_calibration_error", "shadowfs_predict_threshold",
+        "shadowfs_predict_tracked_keys 10", "shadowfs_predict_memory_bytes",
+        "shadowfs_predict_bytes_in_flight"}) {
+    EXPECT_NE(text.find(name), std::string::npos) << name;
+  }
+}
+
+TEST_F(EngineTest, ALearnedPatternSurvivesARestart) {
+  testing::TempDir dir;
+  EngineOptions options;
+  options.state_path = dir.File("predict.db");
+  {
+    auto e = Make(options);
+    Cycle(e.get(), 30);
+  }  // saved on destruction
+  sink_.offers.clear();
+  auto e = Make(options);
+  Read(e.get(), "f");
+  ASSERT_EQ(sink_.offers.size(), 1u) << "the first open after the restart is predicted";
+  EXPECT_EQ(sink_.offers[0].key, "g");
+  EXPECT_GE(sink_.offers[0].probability, 0.8);
+}
+
+TEST_F(EngineTest, ACorruptStateIsIgnoredAndReplaced) {
+  testing::TempDir dir;
+  EngineOptions options;
+  options.state_path = dir.File("predict.db");
+  std::ofstream(options.state_path) << "this is not a database, it only looks like one to a user";
+  auto e = Make(options);
+  Cycle(e.get(), 30);
+  EXPECT_FALSE(sink_.offers.empty()) << "starts afresh and works";
+  EXPECT_TRUE(e->Save().ok());
+  e.reset();
+  sink_.offers.clear();
+  e = Make(options);
+  Read(e.get(), "b");
+  EXPECT_EQ(sink_.offers.size(), 1u) << "the new state was saved and loads";
+}
+
+TEST_F(EngineTest, AStateOfAnotherFormatIsIgnored) {
+  testing::TempDir dir;
+  EngineOptions options;
+  options.state_path = dir.File("predict.db");
+  std::ofstream(options.state_path).flush();  // an empty SQLite file: format 0
+  auto loaded = LoadEngineState(options.state_path);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), base::StatusCode::kNotSupported);
+  auto e = Make(options);
+  Cycle(e.get(), 30);
+  EXPECT_FALSE(sink_.offers.empty());
+  EXPECT_TRUE(e->Save().ok());
+  EXPECT_TRUE(LoadEngineState(options.state_path).ok());
+}
+
+TEST_F(EngineTest, KeysAreRecycledPastTheBound) {
+  EngineOptions options;
+  options.max_keys = 64;
+  auto e = Make(options);
+  for (int i = 0; i < 1000; ++i) Read(e.get(), "k" + std::to_string(i % 300));
+  Accounting a = e->accounting();
+  EXPECT_LE(a.tracked_keys, 64u + 2u);
+  EXPECT_EQ(a.events, 1000u);
+  // Still learns after recycling.
+  sink_.offers.clear();
+  Cycle(e.get(), 30);
+  EXPECT_FALSE(sink_.offers.empty());
+}
+
+}  // namespace
+}  // namespace shadowfs::predict

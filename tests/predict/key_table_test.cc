@@ -1,0 +1,120 @@
+#include "predict/key_table.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace shadowfs::predict {
+namespace {
+
+base::WallTime At(int64_t s) { return base::FromUnixSeconds(s); }
+
+TEST(KeyTableTest, InternsEachKeyOnce) {
+  KeyTable keys(100);
+  const KeyId a = keys.Intern("data/a.csv");
+  const KeyId b = keys.Intern("data/b.csv");
+  EXPECT_NE(a, b);
+  EXPECT_EQ(keys.Intern("data/a.csv"), a);
+  EXPECT_EQ(keys.Name(a), "data/a.csv");
+  EXPECT_EQ(keys.Find("data/b.csv"), b);
+  EXPECT_EQ(keys.Find("data/c.csv"), std::nullopt);
+  EXPECT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys.Name(12345), "");
+  EXPECT_EQ(keys.object(12345), nullptr);
+}
+
+TEST(KeyTableTest, NamesStayValidWhileTheTableGrows) {
+  KeyTable keys(1'000'000);
+  const std::string_view first = keys.Name(keys.Intern("first/key"));
+  std::vector<KeyId> ids;
+  for (int i = 0; i < 200'000; ++i) ids.push_back(keys.Intern("dir/" + std::to_string(i)));
+  EXPECT_EQ(first, "first/key");
+  for (int i = 0; i < 200'000; i += 997) {
+    EXPECT_EQ(keys.Name(ids[i]), "dir/" + std::to_string(i));
+    EXPECT_EQ(keys.Find("dir/" + std::to_string(i)), ids[i]);
+  }
+  // A name longer than a page of the arena.
+  const std::string long_key(100'000, 'k');
+  EXPECT_EQ(keys.Name(keys.Intern(long_key)), long_key);
+}
+
+TEST(KeyTableTest, RecordsSizeEtagAndTouch) {
+  KeyTable keys(10);
+  const KeyId a = keys.Intern("a");
+  keys.SetObject(a, 123, "\"0123456789abcdef0123456789abcdef\"");
+  keys.Touch(a, At(50));
+  ASSERT_NE(keys.object(a), nullptr);
+  EXPECT_EQ(keys.object(a)->size, 123u);
+  EXPECT_EQ(keys.object(a)->etag, "\"0123456789abcdef0123456789abcdef\"");
+  EXPECT_EQ(keys.object(a)->last_touch, At(50));
+  keys.SetObject(a, 124, "\"fedcba9876543210fedcba9876543210\"");
+  EXPECT_EQ(keys.object(a)->etag, "\"fedcba9876543210fedcba9876543210\"");
+  keys.SetObject(a, 125, "a-much-longer-etag-than-the-one-before-it-was-0123456789");
+  EXPECT_EQ(keys.object(a)->etag, "a-much-longer-etag-than-the-one-before-it-was-0123456789");
+  EXPECT_EQ(keys.object(a)->size, 125u);
+  keys.SetObject(a, 125, "");
+  EXPECT_EQ(keys.object(a)->etag, "");
+}
+
+TEST(KeyTableTest, ReleasesLeastRecentAndReusesIds) {
+  KeyTable keys(3);
+  std::vector<KeyId> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(keys.Intern("k" + std::to_string(i)));
+    keys.Touch(ids.back(), At(100 - i));  // later keys are older
+  }
+  EXPECT_TRUE(keys.over_capacity());
+  const std::vector<KeyId> old = keys.LeastRecent(2);
+  EXPECT_EQ(old, (std::vector<KeyId>{ids[4], ids[3]}));
+  keys.Release(old);
+  EXPECT_FALSE(keys.over_capacity());
+  EXPECT_EQ(keys.size(), 3u);
+  EXPECT_EQ(keys.Find("k4"), std::nullopt);
+  EXPECT_EQ(keys.Name(ids[4]), "");
+  EXPECT_EQ(keys.object(ids[4]), nullptr);
+  EXPECT_EQ(keys.Find("k1"), ids[1]);
+  const KeyId reused = keys.Intern("new");
+  EXPECT_TRUE(reused == ids[3] || reused == ids[4]);
+  EXPECT_EQ(keys.Name(reused), "new");
+  EXPECT_EQ(keys.object(reused)->size, 0u);
+}
+
+TEST(KeyTableTest, CompactionAfterReleasingMostKeysKeepsTheRest) {
+  KeyTable keys(1'000'000);
+  std::vector<KeyId> ids;
+  for (int i = 0; i < 100'000; ++i) {
+    ids.push_back(keys.Intern("bucket/some/longer/prefix/file-" + std::to_string(i)));
+    keys.SetObject(ids.back(), i, "etag-" + std::to_string(i));
+  }
+  const size_t before = keys.MemoryBytes();
+  std::vector<KeyId> drop;
+  for (int i = 0; i < 100'000; ++i) {
+    if (i % 10 != 0) drop.push_back(ids[i]);
+  }
+  keys.Release(drop);
+  EXPECT_LT(keys.MemoryBytes(), before);
+  for (int i = 0; i < 100'000; i += 10) {
+    const std::string name = "bucket/some/longer/prefix/file-" + std::to_string(i);
+    ASSERT_EQ(keys.Find(name), ids[i]);
+    EXPECT_EQ(keys.Name(ids[i]), name);
+    EXPECT_EQ(keys.object(ids[i])->etag, "etag-" + std::to_string(i));
+  }
+  EXPECT_EQ(keys.Find("bucket/some/longer/prefix/file-1"), std::nullopt);
+}
+
+TEST(KeyTableTest, FixedCostPerKeyIsSmall) {
+  KeyTable keys(1'000'000);
+  size_t string_bytes = 0;
+  for (int i = 0; i < 100'000; ++i) {
+    const std::string name = "d" + std::to_string(i % 100) + "/f" + std::to_string(i);
+    keys.SetObject(keys.Intern(name), 1, "\"0123456789abcdef0123456789abcdef\"");
+    string_bytes += name.size() + 34;
+  }
+  // Beyond the bytes of the names and ETags themselves: the index, the spans and the Object.
+  const double overhead = (static_cast<double>(keys.MemoryBytes()) - string_bytes) / keys.size();
+  EXPECT_LT(overhead, 100.0);
+}
+
+}  // namespace
+}  // namespace shadowfs::predict

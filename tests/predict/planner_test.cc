@@ -1,0 +1,140 @@
+#include "predict/planner.h"
+
+#include <gtest/gtest.h>
+
+namespace shadowfs::predict {
+namespace {
+
+using std::chrono::seconds;
+constexpr uint64_t kMiB = 1 << 20;
+const base::WallTime kT0(seconds(1'700'000'000));
+
+PlannerOptions Options() {
+  PlannerOptions o;
+  o.target_precision = 0.8;
+  o.max_bytes_in_flight = 10 * kMiB;
+  o.max_request_bytes = 4 * kMiB;
+  return o;
+}
+
+TEST(PlannerTest, AdmitsConfidentCandidatesAndResolvesRanges) {
+  Planner p(Options());
+  EXPECT_DOUBLE_EQ(p.threshold(), 0.8);
+  EXPECT_FALSE(p.Admit(1, 0, 0, kMiB, 0.5, kT0, {}, 0)) << "below the threshold";
+  auto d = p.Admit(1, 0, 0, kMiB, 0.9, kT0, {}, 0);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->length, kMiB) << "to the end of the object";
+  auto big = p.Admit(2, kMiB, 0, 100 * kMiB, 0.9, kT0, {}, 0);
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->offset, kMiB);
+  EXPECT_EQ(big->length, 4 * kMiB) << "capped at max_request_bytes";
+  EXPECT_FALSE(p.Admit(3, 10, 0, 10, 0.99, kT0, {}, 0)) << "past the end";
+}
+
+TEST(PlannerTest, NeverRequestsARangeTwiceWithinTheHorizon) {
+  Planner p(Options());
+  auto d = p.Admit(1, 0, 0, kMiB, 0.9, kT0, {}, 0);
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(p.Requested(1, 0, 4096, kT0));
+  EXPECT_FALSE(p.Admit(1, 0, 0, kMiB, 0.9, kT0, {}, 0)) << "in flight";
+  p.Done(1, *d, /*ok=*/true);
+  EXPECT_FALSE(p.Admit(1, 0, 0, kMiB, 0.9, kT0 + seconds(10), {}, 0)) << "prefetched";
+  p.Expire(kT0 + seconds(601));
+  EXPECT_TRUE(p.Admit(1, 0, 0, kMiB, 0.9, kT0 + seconds(601), {}, 0)) << "the horizon passed";
+
+  // A failed prefetch may be asked for again at once.
+  auto f = p.Admit(2, 0, 0, kMiB, 0.9, kT0, {}, 0);
+  ASSERT_TRUE(f);
+  p.Done(2, *f, /*ok=*/false);
+  EXPECT_TRUE(p.Admit(2, 0, 0, kMiB, 0.9, kT0, {}, 0));
+}
+
+TEST(PlannerTest, BytesInFlightAreBounded) {
+  Planner p(Options());
+  std::vector<Planner::Decision> admitted;
+  for (KeyId k = 0; k < 5; ++k) {
+    auto d = p.Admit(k, 0, 0, 4 * kMiB, 0.95, kT0, {}, 0);
+    if (d) admitted.push_back(*d);
+  }
+  EXPECT_EQ(admitted.size(), 2u) << "10 MiB in flight holds two 4 MiB requests";
+  EXPECT_EQ(p.bytes_in_flight(), 8 * kMiB);
+  p.Done(0, admitted[0], true);
+  EXPECT_TRUE(p.Admit(7, 0, 0, 4 * kMiB, 0.95, kT0, {}, 0));
+  // A refused request gives its budget back and may be asked for again.
+  Planner q(Options());
+  auto d = q.Admit(1, 0, 0, 4 * kMiB, 0.95, kT0, {}, 0);
+  ASSERT_TRUE(d);
+  q.Refused(1, *d);
+  EXPECT_EQ(q.bytes_in_flight(), 0u);
+  EXPECT_TRUE(q.Admit(1, 0, 0, 4 * kMiB, 0.95, kT0, {}, 0));
+}
+
+TEST(PlannerTest, BandwidthTokenBucketRefillsWithTime) {
+  PlannerOptions o = Options();
+  o.bandwidth_bytes_per_second = 2 * kMiB;
+  o.max_bytes_in_flight = 1000 * kMiB;
+  Planner p(o);
+  // The bucket holds max(rate, max_request_bytes) = 4 MiB.
+  EXPECT_TRUE(p.Admit(1, 0, 0, 4 * kMiB, 0.95, kT0, {}, 0));
+  EXPECT_FALSE(p.Admit(2, 0, 0, kMiB, 0.95, kT0, {}, 0)) << "bucket empty";
+  EXPECT_TRUE(p.Admit(2, 0, 0, kMiB, 0.95, kT0 + std::chrono::milliseconds(500), {}, 0));
+  EXPECT_FALSE(p.Admit(3, 0, 0, 2 * kMiB, 0.95, kT0 + std::chrono::milliseconds(500), {}, 0));
+  EXPECT_TRUE(p.Admit(3, 0, 0, 2 * kMiB, 0.95, kT0 + seconds(2), {}, 0));
+}
+
+TEST(PlannerTest, StoreShareLimitsUnreadPrefetchedBytes) {
+  PlannerOptions o = Options();
+  o.store_share = 0.5;
+  o.max_bytes_in_flight = 1000 * kMiB;
+  Planner p(o);
+  StoreState store{0, 10 * kMiB};
+  EXPECT_TRUE(p.Admit(1, 0, 0, kMiB, 0.95, kT0, store, 3 * kMiB));
+  EXPECT_FALSE(p.Admit(2, 0, 0, kMiB, 0.95, kT0, store, 4 * kMiB + kMiB / 2))
+      << "5 MiB share exceeded";
+}
+
+TEST(PlannerTest, BacksOffAsTheStoreFills) {
+  Planner p(Options());
+  StoreState empty{0, 100 * kMiB}, busy{90 * kMiB, 100 * kMiB}, full{100 * kMiB, 100 * kMiB};
+  EXPECT_DOUBLE_EQ(p.EffectiveThreshold(empty), 0.8);
+  EXPECT_NEAR(p.EffectiveThreshold(busy), 0.9, 1e-9);
+  EXPECT_DOUBLE_EQ(p.EffectiveThreshold(full), 1.0);
+  EXPECT_TRUE(p.Admit(1, 0, 0, 1024, 0.85, kT0, empty, 0));
+  EXPECT_FALSE(p.Admit(2, 0, 0, 1024, 0.85, kT0, busy, 0));
+  EXPECT_FALSE(p.Admit(3, 0, 0, 1024, 0.999, kT0, full, 0)) << "a full store takes nothing";
+}
+
+TEST(PlannerTest, LargeRangesNeedMoreConfidenceThanSmallOnes) {
+  PlannerOptions o = Options();
+  o.max_request_bytes = 1ull << 30;
+  o.max_bytes_in_flight = 1ull << 31;
+  Planner p(o);
+  p.set_threshold(Planner::kMinThreshold);
+  // 4 KiB: the 20 ms request dominates; 1 GiB: ten seconds of transfer must pay off.
+  EXPECT_TRUE(p.Admit(1, 0, 0, 4096, 0.3, kT0, {}, 0));
+  EXPECT_FALSE(p.Admit(2, 0, 0, 1ull << 30, 0.3, kT0, {}, 0));
+  EXPECT_TRUE(p.Admit(2, 0, 0, 1ull << 30, 0.6, kT0, {}, 0));
+}
+
+TEST(PlannerTest, ThresholdRisesQuicklyBelowTargetAndFallsSlowlyAbove) {
+  Planner p(Options());
+  p.Adapt();
+  EXPECT_DOUBLE_EQ(p.threshold(), 0.8) << "no outcomes yet: no change";
+  for (int i = 0; i < 20; ++i) p.RecordOutcome(kMiB / 2, kMiB / 2);  // precision 0.5
+  p.Adapt();
+  double raised = p.threshold();
+  EXPECT_GT(raised, 0.8);
+  for (int i = 0; i < 100; ++i) p.Adapt();
+  EXPECT_DOUBLE_EQ(p.threshold(), Planner::kMaxThreshold) << "bounded";
+
+  for (int i = 0; i < 300; ++i) p.RecordOutcome(kMiB, 0);  // precision 1
+  p.Adapt();
+  double lowered = p.threshold();
+  EXPECT_LT(lowered, Planner::kMaxThreshold);
+  EXPECT_LT(Planner::kMaxThreshold - lowered, raised - 0.8) << "lowers slower than it raises";
+  for (int i = 0; i < 1000; ++i) p.Adapt();
+  EXPECT_DOUBLE_EQ(p.threshold(), Planner::kMinThreshold) << "bounded";
+}
+
+}  // namespace
+}  // namespace shadowfs::predict

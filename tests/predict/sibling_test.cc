@@ -1,0 +1,118 @@
+#include "predict/experts/sibling.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/predict/expert_test_util.h"
+
+namespace shadowfs::predict {
+namespace {
+
+using testing::AccessMaker;
+
+class SiblingExpertTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (int i = 0; i < 20; ++i) {
+      char name[64];
+      std::snprintf(name, sizeof(name), "tbl/part-%05d.parquet", i);
+      names_.Add(name, 1000 + i, "\"etag" + std::to_string(i) + "\"");
+      names_.Add("logs/run" + std::to_string(i) + ".log");  // unpadded: natural order matters
+    }
+    names_.Add("tbl/sub/part-99999.parquet");  // in a subdirectory: not a member
+  }
+  std::vector<Candidate> Open(const std::string& key, int64_t t) {
+    std::vector<Candidate> out;
+    expert_.Observe(make_.Open(key, "spark", t), &out);
+    return out;
+  }
+
+  KeyTable keys_{1000};
+  testing::FakeNames names_;
+  AccessMaker make_{&keys_};
+  SiblingExpert expert_{SiblingExpert::Options{}, &keys_, &names_};
+};
+
+TEST_F(SiblingExpertTest, ProposesTheNextMembersAfterConsecutiveReads) {
+  EXPECT_TRUE(Open("tbl/part-00005.parquet", 1).empty());
+  EXPECT_TRUE(Open("tbl/part-00006.parquet", 2).empty());  // one pair may be chance
+  const auto out = Open("tbl/part-00007.parquet", 3);
+  ASSERT_EQ(out.size(), 8u);
+  EXPECT_EQ(keys_.Name(out[0].key), "tbl/part-00008.parquet");
+  EXPECT_EQ(keys_.Name(out[7].key), "tbl/part-00015.parquet");
+  for (size_t i = 1; i < out.size(); ++i) EXPECT_LT(out[i].score, out[i - 1].score);
+  // Listed members carry their size and ETag for the planner.
+  const KeyTable::Object* o = keys_.object(out[0].key);
+  ASSERT_NE(o, nullptr);
+  EXPECT_EQ(o->size, 1008u);
+  EXPECT_EQ(o->etag, "\"etag8\"");
+  EXPECT_GT(expert_.Score(out[0].key, testing::At(4)), 0.5);
+  // A longer run is more confident.
+  const auto later = Open("tbl/part-00008.parquet", 4);
+  ASSERT_FALSE(later.empty());
+  EXPECT_GT(later[0].score, out[0].score);
+  EXPECT_EQ(keys_.Name(later.back().key), "tbl/part-00016.parquet");
+}
+
+TEST_F(SiblingExpertTest, NumericRunsCompareAsNumbers) {
+  Open("logs/run8.log", 1);
+  Open("logs/run9.log", 2);
+  const auto out = Open("logs/run10.log", 3);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(keys_.Name(out[0].key), "logs/run11.log");
+}
+
+TEST_F(SiblingExpertTest, EndOfDirectoryAndNonMembers) {
+  Open("tbl/part-00017.parquet", 1);
+  Open("tbl/part-00018.parquet", 2);
+  const auto out = Open("tbl/part-00019.parquet", 3);
+  EXPECT_TRUE(out.empty());  // nothing after the last member; subdirectories are not members
+}
+
+TEST_F(SiblingExpertTest, RandomOrDescendingReadsProposeNothing) {
+  for (int i : {9, 3, 14, 2, 11, 7, 1, 19, 4}) {
+    char name[64];
+    std::snprintf(name, sizeof(name), "tbl/part-%05d.parquet", i);
+    EXPECT_TRUE(Open(name, i).empty());
+  }
+  for (int i = 15; i > 5; --i)
+    EXPECT_TRUE(Open("logs/run" + std::to_string(i) + ".log", i).empty());
+}
+
+TEST_F(SiblingExpertTest, ListsADirectoryOnceWithinTheTtl) {
+  for (int i = 0; i < 20; ++i) {
+    char name[64];
+    std::snprintf(name, sizeof(name), "tbl/part-%05d.parquet", i);
+    Open(name, 100 + i);
+  }
+  EXPECT_EQ(names_.calls, 1);
+  EXPECT_EQ(expert_.list_calls(), 1u);
+  Open("tbl/part-00000.parquet", 1000);
+  Open("tbl/part-00001.parquet", 1001);
+  Open("tbl/part-00002.parquet", 1002);
+  EXPECT_EQ(names_.calls, 2);  // the TTL passed
+}
+
+TEST(SiblingExpertNoNamesTest, StaysQuietWithoutANamespaceView) {
+  KeyTable keys(100);
+  AccessMaker make(&keys);
+  SiblingExpert expert(SiblingExpert::Options{}, &keys, nullptr);
+  std::vector<Candidate> out;
+  for (int i = 0; i < 5; ++i) expert.Observe(make.Open("d/f" + std::to_string(i), "p", i), &out);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST_F(SiblingExpertTest, ForgetAndRoundTrip) {
+  Open("tbl/part-00001.parquet", 1);
+  Open("tbl/part-00002.parquet", 2);
+  ASSERT_FALSE(Open("tbl/part-00003.parquet", 3).empty());
+  expert_.Forget({keys_.Intern("tbl/part-00003.parquet")});
+  EXPECT_TRUE(Open("tbl/part-00004.parquet", 4).empty());  // the run is gone with the key
+  KeyTable other(100);
+  SiblingExpert loaded(SiblingExpert::Options{}, &other, &names_);
+  EXPECT_TRUE(testing::RoundTrip(expert_, keys_, &loaded, &other).ok());
+  EXPECT_EQ(loaded.Load("", [&](std::string_view n) { return other.Intern(n); }).code(),
+            base::StatusCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace shadowfs::predict
