@@ -11,10 +11,15 @@
 #include "blobstore/base/logging.h"
 #include "blobstore/base/metrics.h"
 #include "cli/mount_command.h"
+#include "cli/option_sources.h"
+#include "cli/predict_command.h"
 #include "cli/primary.h"
 #include "cli/reconcile_command.h"
 #include "cli/selfcheck.h"
+#include "cli/shadow_command.h"
+#include "cli/stats_command.h"
 #include "cli/unmount_command.h"
+#include "cli/warmup_command.h"
 
 namespace {
 
@@ -46,6 +51,13 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string log_level = "warning";
   app.add_option("--log-level", log_level, "debug, info, warning or error")->capture_default_str();
+  std::string config_path = shadowfs::cli::kDefaultConfigPath;
+  auto* config = app.add_option("--config", config_path,
+                                "The configuration file (TOML; see shadowfs.toml(5)); flags and "
+                                "-o options override it")
+                     ->capture_default_str();
+  // Global options (--config, --log-level) may follow the command too.
+  app.fallthrough();
 
   shadowfs::cli::PrimaryOptions selfcheck_options;
   auto* selfcheck = app.add_subcommand(
@@ -62,8 +74,34 @@ int Main(int argc, char** argv) {
   auto* mount = shadowfs::cli::AddMountCommand(app, &mount_options);
   shadowfs::cli::UnmountCommandOptions unmount_options;
   auto* unmount = shadowfs::cli::AddUnmountCommand(app, &unmount_options);
+  shadowfs::cli::ShadowCommandOptions shadow_options;
+  auto* shadow = shadowfs::cli::AddShadowCommand(app, &shadow_options);
+  shadowfs::cli::WarmupCommandOptions warmup_options;
+  auto* warmup = shadowfs::cli::AddWarmupCommand(app, &warmup_options);
+  shadowfs::cli::StatsCommandOptions stats_options;
+  auto* stats = shadowfs::cli::AddStatsCommand(app, &stats_options);
+  shadowfs::cli::StatusCommandOptions status_options;
+  auto* status = shadowfs::cli::AddStatusCommand(app, &status_options);
+  shadowfs::cli::PredictCommandOptions predict_options;
+  auto* predict = shadowfs::cli::AddPredictCommand(app, &predict_options);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; a usage error exits 2, like the commands' own option checks.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  // Precedence: flags, then -o, then the file, then the defaults.
+  if (*mount) {
+    if (auto s = shadowfs::cli::ApplyOptionEntries(mount, &mount_options.o); !s.ok()) {
+      std::cerr << "shadowfs mount: " << s.message() << "\n";
+      return 2;
+    }
+  }
+  if (auto s = shadowfs::cli::ApplyConfigFile(&app, config_path, config->count() > 0); !s.ok()) {
+    std::cerr << "shadowfs: " << s.message() << "\n";
+    return 2;
+  }
 
   shadowfs::base::LogLevel level;
   if (!shadowfs::base::ParseLogLevel(log_level, &level)) {
@@ -73,6 +111,11 @@ int Main(int argc, char** argv) {
   // The mount builds its own runtime after it forks (the daemon's logger writes to its log).
   if (*mount) return shadowfs::cli::RunMountCommand(mount_options, log_level);
   if (*unmount) return shadowfs::cli::RunUnmountCommand(unmount_options);
+  if (*shadow) return shadowfs::cli::RunShadowCommand(shadow_options);
+  if (*warmup) return shadowfs::cli::RunWarmupCommand(warmup_options);
+  if (*stats) return shadowfs::cli::RunStatsCommand(stats_options);
+  if (*status) return shadowfs::cli::RunStatusCommand(status_options);
+  if (*predict) return shadowfs::cli::RunPredictCommand(predict, predict_options);
 
   shadowfs::base::SystemClock clock;
   shadowfs::base::StderrLogger logger(level);

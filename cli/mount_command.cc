@@ -144,10 +144,30 @@ CLI::App* AddMountCommand(CLI::App& app, MountCommandOptions* o) {
   cmd->add_flag("-f,--foreground", o->foreground, "Stay in the foreground, log to stderr");
   cmd->add_flag("-d,--debug", o->debug, "Trace every FUSE request on stderr (with --foreground)");
   cmd->add_option("--log-level", o->log_level, "debug, info, warning or error");
+  cmd->add_option("--metrics-addr", o->metrics_addr,
+                  "Serve Prometheus metrics at http://HOST:PORT/metrics (loopback only: "
+                  "127.0.0.1:PORT or [::1]:PORT)");
+  cmd->add_option("--metrics-textfile", o->metrics_textfile,
+                  "Write the metrics to this file (node_exporter's textfile collector, *.prom) "
+                  "every 15 s and at exit");
+  cmd->add_option("--prediction", o->prediction,
+                  "on: prefetch what the prediction engine expects to be read; off: it only "
+                  "learns and reports what it would have done")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  cmd->add_option("--access-log", o->access_log,
+                  "Record every read as a JSON line in FILE (for shadowfs predict train|eval)");
   cmd->add_option("-o", o->o,
                   "Comma-separated options: FUSE's (allow_other, ro, ...), uid=, gid=, umask=, "
                   "and every flag above by its name (cache-size=10G, endpoint=URL, writeback)")
       ->expected(1);
+  // Hidden (empty group): for benchmarks of periodic workloads, not for users.
+  cmd->add_option("--primary-latency-ms", o->primary_latency_ms,
+                  "Milliseconds added to every request to the primary (tests)")
+      ->group("");
+  cmd->add_option("--time-scale", o->time_scale,
+                  "Simulated seconds per real second for the mount's calendar clock")
+      ->group("");
   AddPrimaryFlags(cmd, &o->primary);
   return cmd;
 }

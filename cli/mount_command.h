@@ -23,9 +23,15 @@ struct MountCommandOptions {
   std::string conflict = "copy";
   bool writeback = false;
   bool foreground = false;
-  bool debug = false;          // libfuse's request trace
-  std::string log_level;       // empty: the global --log-level
-  std::vector<std::string> o;  // -o values, each comma-separated
+  bool debug = false;             // libfuse's request trace
+  std::string log_level;          // empty: the global --log-level
+  std::string metrics_addr;       // loopback HOST:PORT serving /metrics; empty: none
+  std::string metrics_textfile;   // node_exporter textfile; empty: none
+  std::vector<std::string> o;     // -o values, each comma-separated
+  std::string prediction = "on";  // on: prefetch what the engine predicts; off: learn only
+  std::string access_log;         // record every read as a JSON line here; empty: none
+  double time_scale = 1.0;        // hidden, for benchmarks: simulated seconds per real second
+  double primary_latency_ms = 0;  // hidden, for tests: added to every request to the primary
 };
 
 // Adds the `mount` subcommand to `app`, filling `options`.

@@ -15,10 +15,19 @@
 #include "blobstore/base/executor.h"
 #include "blobstore/base/metrics.h"
 #include "blobstore/base/mutex.h"
+#include "blobstore/fault_injection_blob_store.h"
 #include "blobstore/reconcile/reconciler.h"
 #include "blobstore/shadow/materializer.h"
 #include "blobstore/shadow/shadow_store.h"
+#include "cli/control_server.h"
+#include "cli/metrics_export.h"
+#include "cli/mount_registry.h"
+#include "cli/ops_service.h"
 #include "cli/parse_size.h"
+#include "cli/prediction.h"
+#include "cli/systemd_notify.h"
+#include "predict/access_log.h"
+#include "predict/engine.h"
 #include "predict/event_ring.h"
 
 namespace shadowfs::cli {
@@ -28,45 +37,16 @@ using base::Status;
 
 namespace {
 
-// Until the prediction engine consumes them, access events are drained into a counter, so the
-// ring never fills and the metric shows the read path reports.
-class AccessDrain {
+// Resets the store's eviction scorer when it goes out of scope, before the scorer is destroyed.
+class ScopedScorer {
  public:
-  AccessDrain(predict::EventRing* ring, base::MetricsRegistry* metrics)
-      : ring_(ring),
-        events_(metrics->GetCounter("shadowfs_access_events_total",
-                                    "Reads the filesystem reported to the prediction engine")),
-        thread_([this] { Run(); }) {}
-  ~AccessDrain() {
-    {
-      base::MutexLock lock(&mu_);
-      stop_ = true;
-    }
-    cv_.Signal();
-    thread_.join();
-  }
+  explicit ScopedScorer(shadow::ShadowStore* store) : store_(store) {}
+  ~ScopedScorer() { store_->SetScorer(nullptr); }
+  ScopedScorer(const ScopedScorer&) = delete;
+  ScopedScorer& operator=(const ScopedScorer&) = delete;
 
  private:
-  void Run() {
-    base::SetThreadName("access-drain");
-    for (;;) {
-      bool stop;
-      {
-        base::MutexLock lock(&mu_);
-        if (!stop_) cv_.WaitFor(&mu_, std::chrono::milliseconds(200));
-        stop = stop_;
-      }
-      events_.Increment(ring_->Drain([](predict::AccessEvent&&) {}));
-      if (stop) return;
-    }
-  }
-
-  predict::EventRing* ring_;
-  base::Counter& events_;
-  base::Mutex mu_;
-  base::CondVar cv_;
-  bool stop_ GUARDED_BY(mu_) = false;
-  std::thread thread_;  // last: starts once the members above exist
+  shadow::ShadowStore* const store_;
 };
 
 // The daemon's pid file, removed when the mount is over.
@@ -151,8 +131,25 @@ Result<DaemonConfig> MakeDaemonConfig(const MountCommandOptions& o,
                                    ": use a probability from 0 to 1");
   }
   c.min_confidence = o.min_confidence;
+  if (!(o.time_scale > 0.0 && o.time_scale <= 1e7)) {
+    return Status::InvalidArgument("bad --time-scale " + std::to_string(o.time_scale) +
+                                   ": use a positive factor");
+  }
+  c.time_scale = o.time_scale;
+  if (!(o.primary_latency_ms >= 0 && o.primary_latency_ms <= 10000)) {
+    return Status::InvalidArgument("bad --primary-latency-ms: 0 to 10000");
+  }
+  c.primary_latency = std::chrono::microseconds(static_cast<int64_t>(o.primary_latency_ms * 1000));
+  c.prediction = o.prediction != "off";
+  if (!o.access_log.empty()) c.access_log = std::filesystem::absolute(o.access_log).string();
+  if (!o.metrics_addr.empty()) {
+    SHADOWFS_RETURN_IF_ERROR(ParseLoopbackAddress(o.metrics_addr).status());
+  }
+  c.metrics_addr = o.metrics_addr;
+  c.metrics_textfile = o.metrics_textfile;
   // The daemon runs in /, so files named relative to where the command ran are resolved now.
-  for (std::string* path : {&c.primary.credentials_file, &c.primary.ca_bundle}) {
+  for (std::string* path :
+       {&c.primary.credentials_file, &c.primary.ca_bundle, &c.metrics_textfile}) {
     if (!path->empty()) *path = std::filesystem::absolute(*path).string();
   }
   c.log_level = level;
@@ -184,9 +181,15 @@ Result<DaemonConfig> MakeDaemonConfig(const MountCommandOptions& o,
 
 int RunMountDaemon(const DaemonConfig& config, base::UniqueFd ready_fd) {
   base::SystemClock clock;
+  // --time-scale: everything but the primary sees a faster calendar, so a benchmark can replay
+  // nightly jobs in minutes; the primary keeps real time because requests are signed with it.
+  base::ScaledClock scaled_clock(&clock, config.time_scale);
   base::StderrLogger logger(config.log_level);
   base::MetricsRegistry metrics;
-  base::Runtime runtime{&clock, &logger, &metrics};
+  base::Runtime primary_runtime{&clock, &logger, &metrics};
+  base::Clock* mount_clock = &clock;
+  if (config.time_scale != 1.0) mount_clock = &scaled_clock;
+  base::Runtime runtime{mount_clock, &logger, &metrics};
   ReadyChannel ready(std::move(ready_fd));
   auto fail = [&](const Status& status) {
     // A daemon's log keeps the reason too; in the foreground stderr is the log.
@@ -198,8 +201,16 @@ int RunMountDaemon(const DaemonConfig& config, base::UniqueFd ready_fd) {
   PidFile pid_file(config.pid_file);
   if (Status s = pid_file.Write(); !s.ok()) return fail(s);
 
-  auto primary = OpenPrimary(config.primary, runtime);
+  auto primary = OpenPrimary(config.primary, primary_runtime);
   if (!primary.ok()) return fail(primary.status());
+  // --primary-latency-ms (hidden): every request waits first, as behind a slow link.
+  std::unique_ptr<blobstore::BlobStore> undelayed;
+  if (config.primary_latency.count() > 0) {
+    undelayed = std::move(primary->store);
+    auto delayed = std::make_unique<blobstore::FaultInjectionBlobStore>(undelayed.get(), &clock);
+    delayed->SetLatency(config.primary_latency);
+    primary->store = std::move(delayed);
+  }
   shadow::ShadowStoreOptions store_options;
   store_options.dir = config.store_dir;
   store_options.capacity_bytes = config.cache_bytes;
@@ -211,15 +222,51 @@ int RunMountDaemon(const DaemonConfig& config, base::UniqueFd ready_fd) {
                            : "";
     return fail(Status(store.status().code(), store.status().message() + hint));
   }
+  // The prediction engine (predict/README.md) learns from every read, prefetches through the
+  // Materializer (unless --prediction off) and ranks the store's eviction. Its state lives in the
+  // store, which this process now holds.
+  PrimaryNamespace names(primary->store.get(), mount_clock);
+  ShadowStoreView store_view(store->get());
+  predict::EngineOptions engine_options;
+  engine_options.state_path = config.store_dir + "/predict.db";
+  engine_options.prefetch = config.prediction;
+  auto engine = predict::Engine::Create(engine_options, {&names, &store_view, runtime});
+  if (!engine.ok()) return fail(engine.status().WithContext("prediction engine"));
+  (*store)->SetScorer(engine->get());
+  // Destroyed before the engine: afterwards the store's eviction no longer asks it.
+  ScopedScorer scorer_reset(store->get());
   shadow::Materializer materializer(primary->store.get(), store->get(), {}, runtime);
+  materializer.SetPrefetchListener(engine->get());
+  (*engine)->AttachSink(&materializer);
+  std::unique_ptr<predict::AccessLogWriter> access_log;
+  if (!config.access_log.empty()) {
+    auto opened = predict::AccessLogWriter::Open(config.access_log, mount_clock);
+    if (!opened.ok()) return fail(opened.status().WithContext("--access-log"));
+    access_log = std::move(*opened);
+  }
   predict::EventRing ring(1 << 16);
-  AccessDrain drain(&ring, &metrics);
+  bool access_log_failed = false;  // the prediction thread's own
+  PredictionLoop prediction(
+      &ring, engine->get(),
+      [&](const predict::AccessEvent& e) {
+        if (!access_log || access_log_failed) return;
+        if (Status s = access_log->Write(e); !s.ok()) {
+          access_log_failed = true;  // logged once; the mount goes on without its log
+          logger.Log(base::LogLevel::kError, "access log: " + s.message());
+        }
+      },
+      runtime);
 
   fs::FileSystemOptions fs_options = config.fs;
   fs_options.prefix = primary->prefix;
   fs::FileSystemDeps deps{primary->store.get(), store->get(), &ring, runtime};
   auto filesystem = fs::FileSystem::Create(deps, fs_options);
   if (!filesystem.ok()) return fail(filesystem.status());
+
+  auto metrics_export =
+      MetricsExport::Start({.address = config.metrics_addr, .textfile = config.metrics_textfile},
+                           runtime, MountCollector(filesystem->get(), store->get(), &metrics));
+  if (!metrics_export.ok()) return fail(metrics_export.status());
 
   reconcile::ReconcilerOptions reconcile_options;
   reconcile_options.store_dir = config.store_dir;
@@ -233,18 +280,48 @@ int RunMountDaemon(const DaemonConfig& config, base::UniqueFd ready_fd) {
                "running without a reconciler thread: " + reconciler.status().message());
   }
 
+  // The control socket (cli/README.md): `shadowfs shadow|warmup|stats|status` reach the mount
+  // through it, and find it through the registry file written once the mount is ready.
+  OpsContext ops_context;
+  ops_context.store = store->get();
+  ops_context.materializer = &materializer;
+  ops_context.primary = primary->store.get();
+  ops_context.prefix = primary->prefix;
+  ops_context.fs_stats = [fs = filesystem->get()] { return fs->stats(); };
+  ops_context.metrics = &metrics;
+  ops_context.prediction = [e = engine->get()] { return AccountingJson(e->accounting()); };
+  ops_context.mountpoint = config.mountpoint;
+  ops_context.store_dir = config.store_dir;
+  ops_context.runtime = runtime;
+  OpsService ops_service(std::move(ops_context));
+  RegisterPredictOps(ops_service, engine->get());
+  auto control = ControlServer::Start(config.store_dir + "/control.sock", &ops_service, &logger);
+  if (!control.ok()) return fail(control.status().WithContext("control socket"));
+  auto registration = std::make_unique<MountRegistration>();
+
   bool mounted = false;
   Status served = fs::RunFuseMount(
       filesystem->get(), config.fuse,
       [&] {
         mounted = true;
+        Status registered = registration->Write({.pid = ::getpid(),
+                                                 .mountpoint = config.mountpoint,
+                                                 .primary = config.primary.url,
+                                                 .store_dir = config.store_dir,
+                                                 .socket = (*control)->path()});
+        if (!registered.ok()) logger.Log(base::LogLevel::kWarning, registered.message());
         ready.Send("ready");
+        NotifyReady();  // a Type=notify unit running `shadowfs mount --foreground`
       },
       runtime);
   if (!served.ok() && !mounted) (void)fail(served);
   if (!served.ok() && mounted) logger.Log(base::LogLevel::kError, served.message());
+  if (mounted) NotifyStopping();  // pending uploads may take a while yet
 
   // Reverse order of construction; the uploads the last writes queued finish before we exit.
+  // The operator commands go first: the mount point is gone.
+  registration.reset();
+  (*control)->Stop();
   if (reconciler.ok()) (*reconciler)->Stop();
   Status shutdown = (*filesystem)->Shutdown();
   if (!shutdown.ok()) {

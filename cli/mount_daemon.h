@@ -4,6 +4,7 @@
 // foreground process) on its main thread, with SIGTERM/SIGINT/SIGHUP blocked by the caller.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,12 @@ struct DaemonConfig {
   fs::FileSystemOptions fs;
   fs::FuseMountOptions fuse;
   std::string pid_file;
+  std::string metrics_addr;      // validated loopback address, or empty
+  std::string metrics_textfile;  // absolute, or empty
+  bool prediction = true;
+  std::string access_log;   // absolute, or empty
+  double time_scale = 1.0;  // > 0; != 1 runs the calendar clock faster (benchmarks only)
+  std::chrono::microseconds primary_latency{0};  // tests: a slow primary without a proxy
 };
 
 base::Result<DaemonConfig> MakeDaemonConfig(const MountCommandOptions& options,

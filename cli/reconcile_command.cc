@@ -2,14 +2,19 @@
 
 #include <signal.h>
 
+#include <chrono>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "blobstore/reconcile/reconciler.h"
 #include "blobstore/shadow/materializer.h"
 #include "blobstore/shadow/shadow_store.h"
+#include "cli/metrics_export.h"
+#include "cli/ops_format.h"
 #include "cli/parse_size.h"
+#include "cli/systemd_notify.h"
 
 namespace shadowfs::cli {
 
@@ -58,10 +63,44 @@ int Fail(const Status& status) {
   return 1;
 }
 
-// Blocks until SIGTERM or SIGINT (blocked in every thread since before any was started).
-void WaitForTermination(const sigset_t& signals) {
-  int signal = 0;
-  while (sigwait(&signals, &signal) != 0) {
+// The store is held by a mount (which reconciles it itself) or another reconciler: EX_TEMPFAIL,
+// so the timer's unit counts a skipped run as done and the service retries later.
+int FailOpen(const Status& status) {
+  Fail(status);
+  return status.code() == base::StatusCode::kAlreadyExists ? 75 : 1;
+}
+
+// Blocks until SIGTERM or SIGINT (blocked in every thread since before any was started). Under
+// systemd it wakes every few seconds meanwhile, to send the watchdog keep-alive (at half of
+// WatchdogSec=) and, when a cycle has ended since, that cycle's summary as the unit's status.
+void WaitForTermination(const sigset_t& signals, const reconcile::Reconciler& reconciler,
+                        const base::Counter& cycles) {
+  if (!UnderServiceManager()) {
+    int signal = 0;
+    while (sigwait(&signals, &signal) != 0) {
+    }
+    return;
+  }
+  const std::chrono::microseconds ping = WatchdogPingInterval();
+  std::chrono::microseconds period = std::chrono::seconds(5);
+  if (ping.count() > 0 && ping < period) period = ping;
+  const timespec timeout = {static_cast<time_t>(period.count() / 1000000),
+                            static_cast<long>(period.count() % 1000000) * 1000};
+  std::string sent;
+  for (;;) {
+    if (ping.count() > 0) NotifyWatchdog();
+    // The counter moves when a cycle ends; last_report may trail it by a moment, and the next
+    // wake-up then sends the newer line.
+    if (cycles.value() > 0) {
+      reconcile::CycleReport report = reconciler.last_report();
+      std::string line = report.error.ok() ? "last cycle: "
+                                           : "last cycle failed (" + report.error.message() + "): ";
+      line += ReportLine(report);
+      if (line != sent) NotifyStatus(line);
+      sent = std::move(line);
+    }
+    int signal = sigtimedwait(&signals, nullptr, &timeout);
+    if (signal == SIGTERM || signal == SIGINT) return;
   }
 }
 
@@ -84,6 +123,12 @@ CLI::App* AddReconcileCommand(CLI::App& app, ReconcileCommandOptions* o) {
                   "The store's byte cap, enforced by eviction (K, M, G, T suffixes)")
       ->capture_default_str();
   cmd->add_flag("--json", o->json, "With --once: print the summary as a JSON object")->needs(once);
+  cmd->add_option("--metrics-addr", o->metrics_addr,
+                  "Serve Prometheus metrics at http://HOST:PORT/metrics (loopback only: "
+                  "127.0.0.1:PORT or [::1]:PORT)");
+  cmd->add_option("--metrics-textfile", o->metrics_textfile,
+                  "Write the metrics to this file (node_exporter's textfile collector, *.prom) "
+                  "every 15 s and at exit");
   AddPrimaryFlags(cmd, &o->primary);
   return cmd;
 }
@@ -108,7 +153,7 @@ int RunReconcileCommand(const ReconcileCommandOptions& o, base::Runtime runtime)
   store_options.dir = o.store_dir;
   store_options.capacity_bytes = *capacity;
   auto store = shadow::ShadowStore::Open(store_options, runtime);
-  if (!store.ok()) return Fail(store.status());
+  if (!store.ok()) return FailOpen(store.status());
 
   // No prediction engine runs here, so nothing scores reuse: the materializer only refetches
   // changed shadows that are pinned.
@@ -119,13 +164,18 @@ int RunReconcileCommand(const ReconcileCommandOptions& o, base::Runtime runtime)
   options.interval = std::chrono::seconds(o.interval_seconds);
   auto reconciler = reconcile::Reconciler::Create(primary->store.get(), store->get(), &materializer,
                                                   nullptr, options, runtime);
-  if (!reconciler.ok()) return Fail(reconciler.status());
+  if (!reconciler.ok()) return FailOpen(reconciler.status());
+  // With --once too: a timer-run cycle leaves its results in the textfile.
+  auto metrics_export =
+      MetricsExport::Start({.address = o.metrics_addr, .textfile = o.metrics_textfile}, runtime,
+                           StoreCollector(store->get(), runtime.metrics));
+  if (!metrics_export.ok()) return Fail(metrics_export.status());
 
   if (o.once) {
     reconcile::CycleReport report = (*reconciler)->RunCycle();
     materializer.Drain();
     if (o.json) {
-      std::cout << ReportJson(report).dump() << "\n";
+      std::cout << DumpJson(ReportJson(report)) << "\n";
     } else {
       std::cout << ReportLine(report) << "\n";
     }
@@ -134,12 +184,17 @@ int RunReconcileCommand(const ReconcileCommandOptions& o, base::Runtime runtime)
   }
 
   (*reconciler)->Start();
-  // Readiness for a Type=notify systemd unit (sd_notify READY=1) goes here.
-  runtime.logger->Log(base::LogLevel::kInfo, "reconciling " + o.store_dir + " against " +
-                                                 primary->store->Describe() + " every " +
-                                                 std::to_string(o.interval_seconds) + " s");
-  WaitForTermination(signals);
-  // Stopping (sd_notify STOPPING=1) goes here. Then tear down in reverse order of construction.
+  // The store is open and its reconcile lock held: a Type=notify unit is up.
+  std::string what = "reconciling " + o.store_dir + " against " + primary->store->Describe() +
+                     " every " + std::to_string(o.interval_seconds) + " s";
+  NotifyStatus(what);
+  NotifyReady();
+  runtime.logger->Log(base::LogLevel::kInfo, what);
+  WaitForTermination(
+      signals, **reconciler,
+      runtime.metrics->GetCounter("shadowfs_reconcile_cycles_total", "Reconcile cycles run"));
+  NotifyStopping();
+  // Tear down in reverse order of construction.
   (*reconciler)->Stop();
   return 0;
 }

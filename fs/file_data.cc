@@ -10,6 +10,7 @@
 
 #include "blobstore/base/logging.h"
 #include "fs/file_data_impl.h"
+#include "fs/read_metrics.h"
 #include "fs/uploader.h"
 
 namespace shadowfs::fs {
@@ -245,6 +246,7 @@ void FileData::Impl::Report(uint64_t offset, uint64_t length, bool from_shadow,
 
 Result<size_t> FileData::Read(uint64_t offset, std::span<char> out) {
   Impl& d = *impl_;
+  const base::MonoTime start = d.deps.runtime.clock->Monotonic();
   bool staged;
   uint64_t size;
   {
@@ -273,7 +275,16 @@ Result<size_t> FileData::Read(uint64_t offset, std::span<char> out) {
     }
   }
   if (!staged) result = d.ReadBase(offset, out, /*direct=*/false, &from_shadow);
-  if (result.ok()) d.Report(offset, *result, from_shadow, d.Snap());
+  if (!result.ok() || *result == 0) return result;
+  Impl::Snapshot snap = d.Snap();
+  d.Report(offset, *result, from_shadow, snap);
+  if (d.deps.read_metrics) {
+    // A pending upload's staged file stands in for the primary until the upload finishes.
+    ReadSource source = from_shadow                         ? ReadSource::kShadow
+                        : staged || snap.pending != nullptr ? ReadSource::kStaged
+                                                            : ReadSource::kPrimary;
+    d.deps.read_metrics->Record(source, *result, d.deps.runtime.clock->Monotonic() - start);
+  }
   return result;
 }
 

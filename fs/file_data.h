@@ -32,6 +32,7 @@ namespace shadowfs::fs {
 
 class Uploader;
 class ReadaheadBudget;
+class ReadMetrics;
 
 // One version of a file's object, as the namespace knows it.
 struct FileVersion {
@@ -54,6 +55,7 @@ struct FileDataDeps {
   // (a bounded pool, so open files cost no threads of their own).
   base::Executor* background = nullptr;
   predict::AccessSink* access = nullptr;  // may be null
+  ReadMetrics* read_metrics = nullptr;    // may be null
   const FileSystemOptions* options = nullptr;
   base::Runtime runtime{};
 };

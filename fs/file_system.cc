@@ -78,6 +78,9 @@ Result<std::unique_ptr<FileSystem>> FileSystem::Create(FileSystemDeps deps,
   }
   auto impl = std::make_unique<Impl>(deps, options);
   impl->budget = std::make_unique<ReadaheadBudget>(options.readahead_memory);
+  if (deps.runtime.metrics) {
+    impl->read_metrics = std::make_unique<ReadMetrics>(deps.runtime.metrics);
+  }
   impl->background = std::make_unique<base::ThreadPool>("readahead", 8, 256);
   UploaderOptions uo;
   uo.conflict = options.conflict;
@@ -128,6 +131,10 @@ FileSystem::Stats FileSystem::stats() const {
     s.known_versions = impl_->versions.counters().entries;
   }
   s.answered_from_shadow = impl_->answered_from_shadow.load(std::memory_order_relaxed);
+  if (impl_->read_metrics) {
+    s.reads_from_shadow = impl_->read_metrics->shadow_hits();
+    s.reads_from_primary = impl_->read_metrics->primary_reads();
+  }
   if (impl_->uploader) {
     s.pending_uploads = impl_->uploader->pending();
     s.conflicts = impl_->uploader->conflicts();

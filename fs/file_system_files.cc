@@ -96,6 +96,7 @@ Result<std::shared_ptr<OpenFile>> FileSystem::Impl::OpenFileOf(InodeId ino, bool
                     .readahead_budget = budget.get(),
                     .background = background.get(),
                     .access = access,
+                    .read_metrics = read_metrics.get(),
                     .options = &options,
                     .runtime = rt};
   auto data = FileData::Open(deps, base, truncate, ProcessName(caller.pid));

@@ -24,6 +24,7 @@
 #include "fs/file_system.h"
 #include "fs/inode_table.h"
 #include "fs/object_meta.h"
+#include "fs/read_metrics.h"
 #include "fs/uploader.h"
 #include "fs/version_cache.h"
 
@@ -112,6 +113,7 @@ struct FileSystem::Impl {
   const MetaDefaults defaults;
   const base::WallTime mount_time;
   std::unique_ptr<ReadaheadBudget> budget;
+  std::unique_ptr<ReadMetrics> read_metrics;  // null without a metrics registry
   // Readahead fetches and read-through fills of every open file. Declared before open_files, so
   // that it outlives every FileData that submits to it.
   std::unique_ptr<base::ThreadPool> background;

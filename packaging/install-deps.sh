@@ -8,10 +8,12 @@ build_pkgs=(
   libfuse3-dev fuse3 libzstd-dev liblz4-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev
   libpugixml-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libxxhash-dev libsystemd-dev
   libgtest-dev libgmock-dev
+  scdoc dpkg-dev  # man pages; dpkg-shlibdeps for the .deb
 )
 test_pkgs=(
   ceph-mon ceph-osd ceph-common radosgw uuid-runtime curl awscli s3fs rclone
   clang clang-tidy clang-format libclang-rt-14-dev python3 procps psmisc
+  man-db groff-base systemd  # man -l and systemd-analyze verify (tests/packaging)
 )
 
 missing=()

@@ -129,7 +129,24 @@ Histogram& MetricsRegistry::GetHistogram(const std::string& name, const std::str
   return *slot;
 }
 
+uint64_t MetricsRegistry::AddCollector(std::function<void()> collector) {
+  MutexLock lock(&collectors_mu_);
+  uint64_t id = next_collector_++;
+  collectors_.emplace(id, std::move(collector));
+  return id;
+}
+
+void MetricsRegistry::RemoveCollector(uint64_t id) {
+  MutexLock lock(&collectors_mu_);
+  collectors_.erase(id);
+}
+
 std::string MetricsRegistry::ExportPrometheus() const {
+  {
+    // Held while collectors run, so RemoveCollector returns only once none is running.
+    MutexLock lock(&collectors_mu_);
+    for (const auto& [id, collect] : collectors_) collect();
+  }
   MutexLock lock(&mu_);
   std::string out;
   for (const auto& [name, family] : families_) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -78,7 +79,13 @@ class MetricsRegistry {
                           const Labels& labels = {},
                           const std::vector<double>& upper_bounds = LatencyBuckets()) EXCLUDES(mu_);
 
-  std::string ExportPrometheus() const EXCLUDES(mu_);
+  // Collectors refresh gauges whose values are cheaper to read on demand than to track (store
+  // capacity, pending uploads): ExportPrometheus runs every collector first. A collector must
+  // not call ExportPrometheus; remove it before anything it reads is destroyed.
+  uint64_t AddCollector(std::function<void()> collector) EXCLUDES(collectors_mu_);
+  void RemoveCollector(uint64_t id) EXCLUDES(collectors_mu_);
+
+  std::string ExportPrometheus() const EXCLUDES(mu_, collectors_mu_);
 
  private:
   enum class Type { kCounter, kGauge, kHistogram };
@@ -91,8 +98,11 @@ class MetricsRegistry {
   };
   Family& FamilyFor(const std::string& name, Type type, const std::string& help) REQUIRES(mu_);
 
-  mutable Mutex mu_;
+  mutable Mutex mu_;  // lock order: after collectors_mu_ (a collector may register metrics)
   std::map<std::string, Family> families_ GUARDED_BY(mu_);
+  mutable Mutex collectors_mu_;
+  std::map<uint64_t, std::function<void()>> collectors_ GUARDED_BY(collectors_mu_);
+  uint64_t next_collector_ GUARDED_BY(collectors_mu_) = 1;
 };
 
 }  // namespace shadowfs::base

@@ -576,6 +576,13 @@ uint64_t ShadowStore::used_bytes() const {
   return impl_->used_;
 }
 
+void ShadowStore::SetScorer(base::ReuseScorer* scorer) {
+  // Eviction consults the scorer with mu_ held: once this returns, no thread is inside the old
+  // one, so its owner may destroy it.
+  base::MutexLock lock(&impl_->mu_);
+  impl_->scorer = scorer;
+}
+
 uint64_t ShadowStore::capacity_bytes() const { return impl_->options.capacity_bytes; }
 double ShadowStore::min_confidence() const { return impl_->options.min_confidence; }
 uint32_t ShadowStore::chunk_size() const { return impl_->options.chunk_size; }

@@ -219,6 +219,12 @@ class ShadowStore {
   // The confidence of a shadow verified at `last_verified`, now. Exposed for the CLI.
   double Confidence(std::string_view key, base::WallTime last_verified) const;
 
+  // Replaces the eviction scorer given to Open (null: recency/frequency). For a scorer that can
+  // only be built once the store is open (the prediction engine loads its state from the store's
+  // directory, which only the store's owner may touch). Once it returns the old scorer is no
+  // longer in use; a scorer must be replaced (or reset to null) before it is destroyed.
+  void SetScorer(base::ReuseScorer* scorer);
+
   uint64_t used_bytes() const;
   uint64_t capacity_bytes() const;
   // The serving rule's threshold: a shadow below it is revalidated before it serves.

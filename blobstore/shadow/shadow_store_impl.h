@@ -9,6 +9,8 @@
 //                 ConfidenceModel's lock and the ReuseScorer (which must not call the store).
 #pragma once
 
+#include <atomic>
+
 #include <deque>
 #include <map>
 #include <memory>
@@ -131,7 +133,7 @@ struct ShadowStore::Impl {
 
   const ShadowStoreOptions options;
   const base::Runtime runtime;
-  base::ReuseScorer* const scorer;
+  base::ReuseScorer* scorer GUARDED_BY(mu_);  // SetScorer may replace it
   const std::string shadows_dir;
   const std::string tmp_dir;
   const std::string staging_dir;                // STORE/staging: the filesystem's staged writes
