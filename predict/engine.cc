@@ -300,7 +300,10 @@ void Engine::Tick() {
     }
     if (!m.cands.empty()) m.Plan(&m.cands, m.origin, now, store, &offers);
     sink = m.sink;
-    m.ExportGauges();
+    if (now - m.last_export >= std::chrono::seconds(10)) {
+      m.last_export = now;
+      m.ExportGauges();
+    }
     if (!m.options.state_path.empty() && now - m.last_save >= std::chrono::minutes(5)) {
       m.last_save = now;
       save = true;

@@ -80,6 +80,8 @@ struct Engine::Impl {
   uint64_t outcomes_since_adapt GUARDED_BY(mu) = 0;
   double hit_delay_seconds GUARDED_BY(mu) = 10;  // moving average over right predictions
   base::WallTime last_save GUARDED_BY(mu){};
+  // Gauges (one walk over every structure for MemoryBytes) are exported every 10 s, not each Tick.
+  base::WallTime last_export GUARDED_BY(mu){};
   // Scratch, kept to avoid allocating per access.
   std::vector<Candidate> cands GUARDED_BY(mu);
   std::vector<size_t> origin GUARDED_BY(mu);

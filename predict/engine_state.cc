@@ -101,6 +101,7 @@ std::vector<Prediction> Engine::Top(std::string_view prefix, size_t limit) {
   std::vector<Prediction> out;
   std::unordered_map<KeyId, size_t> index;  // key -> position in out
   m.labels.ForEachOpen([&](const LabelQueue::Pending& p) NO_THREAD_SAFETY_ANALYSIS {
+    if (p.hit) return;  // already read: no longer a prediction of what comes next
     std::string_view name = m.keys->Name(p.key);
     if (name.empty() || name.substr(0, prefix.size()) != prefix) return;
     auto [it, added] = index.emplace(p.key, out.size());

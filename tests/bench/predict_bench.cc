@@ -5,15 +5,22 @@
 // directory walks in order, shuffled epochs over a few directories, and random opens by a shell,
 // with ticks once a simulated second and key recycling at capacity, as the engine would do.
 //
+// Then the same stream through a whole Engine (experts, learner, planner, accounting; a sink that
+// completes every prefetch at once), for the per-access cost and state per key of the engine.
+//
 // Usage: predict_bench [accesses] [keys]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "blobstore/base/logging.h"
+#include "blobstore/base/metrics.h"
+#include "predict/engine.h"
 #include "predict/experts/all.h"
 
 namespace shadowfs::predict {
@@ -203,6 +210,99 @@ int Run(size_t accesses, size_t total_keys) {
   return 0;
 }
 
+// Accepts every prefetch and reports it done at once.
+class InstantSink final : public base::PrefetchSink {
+ public:
+  InstantSink(base::Clock* clock) : clock_(clock) {}
+  bool Offer(base::PrefetchRequest r) override {
+    ++offers;
+    if (engine) {
+      engine->OnPrefetchDone({.key = r.key,
+                              .offset = r.offset,
+                              .length = r.length,
+                              .ok = true,
+                              .finished = clock_->Now()});
+    }
+    return true;
+  }
+  Engine* engine = nullptr;
+  size_t offers = 0;
+
+ private:
+  base::Clock* const clock_;
+};
+
+int RunEngine(size_t accesses, size_t total_keys) {
+  const size_t small_files = total_keys - kBigFiles;
+  std::vector<std::shared_ptr<const std::string>> names, etags;
+  for (size_t i = 0; i < small_files; ++i) {
+    names.push_back(std::make_shared<const std::string>(SmallName(i)));
+  }
+  for (size_t i = 0; i < kBigFiles; ++i) {
+    names.push_back(std::make_shared<const std::string>("big/file" + std::to_string(i)));
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    etags.push_back(std::make_shared<const std::string>("\"" + std::to_string(i) + "\""));
+  }
+  std::vector<std::shared_ptr<const std::string>> processes;
+  for (const char* p : {"dd", "cc1", "spark", "python", "bash"}) {
+    processes.push_back(std::make_shared<const std::string>(p));
+  }
+  std::mt19937_64 rng(42);
+  const std::vector<Op> ops = MakeStream(accesses, small_files, rng);
+
+  base::FakeClock clock(base::FromUnixSeconds(1'800'000'000));
+  base::StderrLogger logger(base::LogLevel::kError);
+  base::MetricsRegistry metrics;
+  SyntheticNames view(small_files);
+  EngineOptions options;
+  options.max_keys = total_keys;
+  auto engine = Engine::Create(options, {&view, nullptr, {&clock, &logger, &metrics}});
+  if (!engine.ok()) {
+    std::fprintf(stderr, "predict_bench: %s\n", engine.status().ToString().c_str());
+    return 1;
+  }
+  InstantSink sink(&clock);
+  sink.engine = engine->get();
+  (*engine)->AttachSink(&sink);
+  using Clock = std::chrono::steady_clock;
+  double observe_ns = 0, tick_ns = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
+    clock.Advance(std::chrono::milliseconds(1));
+    AccessEvent e;
+    e.key = names[op.key];
+    e.process_name = processes[op.process];
+    e.etag = etags[op.key];
+    e.object_size = op.size;
+    e.offset = op.offset;
+    e.length = op.length;
+    e.time = clock.Now();
+    e.first_read = op.first_read;
+    auto t0 = Clock::now();
+    (*engine)->Observe(e);
+    auto t1 = Clock::now();
+    observe_ns += std::chrono::duration<double, std::nano>(t1 - t0).count();
+    if (i % 1000 == 999) {
+      (*engine)->Tick();
+      tick_ns += std::chrono::duration<double, std::nano>(Clock::now() - t1).count();
+    }
+  }
+  const double n = static_cast<double>(ops.size());
+  Accounting a = (*engine)->accounting();
+  std::printf("engine: %zu accesses over %zu keys\n", ops.size(), total_keys);
+  std::printf("  observe                 %8.0f ns/access\n", observe_ns / n);
+  std::printf("  tick (1/s), amortized   %8.1f ns/access\n", tick_ns / n);
+  std::printf("  total                   %8.0f ns/access\n", (observe_ns + tick_ns) / n);
+  std::printf("  prefetches offered      %8zu; precision %.3f, coverage %.3f\n", sink.offers,
+              a.overall.precision(), a.coverage());
+  std::printf("  state per tracked key   %8.1f bytes (%llu bytes, %llu keys tracked)\n",
+              static_cast<double>(a.memory_bytes) / static_cast<double>(a.tracked_keys),
+              static_cast<unsigned long long>(a.memory_bytes),
+              static_cast<unsigned long long>(a.tracked_keys));
+  return 0;
+}
+
 }  // namespace
 }  // namespace shadowfs::predict
 
@@ -213,5 +313,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: predict_bench [accesses] [keys >= 100000]\n");
     return 2;
   }
-  return shadowfs::predict::Run(accesses, keys);
+  int rc = shadowfs::predict::Run(accesses, keys);
+  if (rc != 0) return rc;
+  return shadowfs::predict::RunEngine(accesses, keys);
 }

@@ -47,7 +47,7 @@ TEST(AccessLogTest, WriterAndReaderRoundTripEveryKeyByteForByte) {
   base::FakeClock clock;
   std::vector<AccessEvent> events = {Event("plain/key", 0, true),
                                      Event("üñï/çødé \"quoted\"\n\ttab", 4096, false),
-                                     Event(std::string("bad\xff\xfe utf8\x80", 13), 8192, true),
+                                     Event(std::string("bad\xff\xfe utf8\x80"), 8192, true),
                                      Event(std::string("nul\0inside", 10), 0, false)};
   {
     auto w = AccessLogWriter::Open(dir.File("log"), &clock);
