@@ -185,6 +185,9 @@ TEST_F(EngineTest, InFlightPrefetchesCountUntilDone) {
 TEST_F(EngineTest, ExportsItsMetricsOnTick) {
   auto e = Make();
   Cycle(e.get(), 30);
+  // Exported every 10 s of Ticks: the next export includes everything so far.
+  rt_.fake_clock()->Advance(std::chrono::seconds(10));
+  e->Tick();
   std::string text = rt_.metrics().ExportPrometheus();
   for (const char* name :
        {"shadowfs_predict_prefetches_total{expert=\"fake_successor\"}",
