@@ -108,7 +108,7 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
       seen = (*cs)[j].key == c.key && (*cs)[j].offset == c.offset;
     }
     if (seen) continue;
-    bool requested = planner.Requested(c.key, c.offset, c.length, now);
+    bool requested = planner.RequestedRecently(c.key, c.offset, c.length, now);
     const LabelQueue::Pending* pending = labels.Find(c.key, c.offset, c.length);
     if (requested && pending != nullptr) continue;  // nothing to learn or do
     double p;

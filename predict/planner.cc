@@ -51,6 +51,21 @@ bool Planner::Requested(KeyId key, uint64_t offset, uint64_t length, base::WallT
   return false;
 }
 
+bool Planner::RequestedRecently(KeyId key, uint64_t offset, uint64_t length,
+                                base::WallTime now) const {
+  auto it = requested_.find(key);
+  if (it == requested_.end()) return false;
+  uint64_t end = End(offset, length);
+  for (const Range& r : it->second) {
+    base::WallTime requested = r.expires - options_.horizon;
+    if ((r.in_flight || now < requested + options_.rerequest_after) && r.begin <= offset &&
+        end <= r.end) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::optional<Planner::Decision> Planner::Admit(KeyId key, uint64_t offset, uint64_t length,
                                                 uint64_t object_size, double probability,
                                                 base::WallTime now, const StoreState& store,
@@ -63,7 +78,7 @@ std::optional<Planner::Decision> Planner::Admit(KeyId key, uint64_t offset, uint
   if (object_size != 0) length = std::min(length, object_size - offset);
   d.length = length == 0 ? 0 : std::min(length, options_.max_request_bytes);
   d.cost = d.length == 0 ? options_.unknown_size_bytes : d.length;
-  if (Requested(key, d.offset, d.length, now)) return std::nullopt;
+  if (RequestedRecently(key, d.offset, d.length, now)) return std::nullopt;
 
   // Expected saving against expected waste, in seconds of transfer.
   double transfer = static_cast<double>(d.cost) / options_.reference_bandwidth;
@@ -109,10 +124,15 @@ void Planner::Refused(KeyId key, const Decision& d) {
 
 void Planner::Done(KeyId key, const Decision& d, bool ok) {
   in_flight_ -= std::min(in_flight_, d.cost);
-  if (ok) return;
   auto it = requested_.find(key);
   if (it == requested_.end()) return;
   uint64_t end = End(d.offset, d.length);
+  if (ok) {
+    for (Range& r : it->second) {
+      if (r.begin == d.offset && r.end == end) r.in_flight = false;
+    }
+    return;
+  }
   std::erase_if(it->second, [&](const Range& r) { return r.begin == d.offset && r.end == end; });
   if (it->second.empty()) requested_.erase(it);
 }

@@ -9,7 +9,8 @@
 //   - the budgets allow it: bytes in flight, the bandwidth token bucket, and the share of the store
 //     that prefetched-but-unread bytes may use. As the store fills (used / capacity above 0.8) the
 //     share shrinks to nothing at full and the threshold rises towards 1 (backoff);
-//   - the range is not already in flight or prefetched within the horizon (de-duplication).
+//   - the range was not requested in the last rerequest_after (de-duplication; the sink refuses
+//     ranges the store holds in full, so a range evicted or dropped may be prefetched again).
 // Admit reserves the budgets; the engine gives them back with Refused (the sink said no) or Done.
 // It never blocks: demand reads go first, and the sink refuses when its own queue is full.
 //
@@ -29,6 +30,9 @@ namespace shadowfs::predict {
 
 struct PlannerOptions {
   std::chrono::seconds horizon{600};
+  // A range is not asked for again this soon after it was (a sink refuses what the store still
+  // holds in full; after that, a range evicted or dropped may be prefetched again).
+  std::chrono::seconds rerequest_after{30};
   double target_precision = 0.8;
   uint64_t max_bytes_in_flight = 256ull << 20;
   uint64_t bandwidth_bytes_per_second = 0;  // 0: unlimited
@@ -69,6 +73,8 @@ class Planner {
   // True if the range is in flight or was prefetched within the horizon (cheap: call it before
   // scoring a candidate).
   bool Requested(KeyId key, uint64_t offset, uint64_t length, base::WallTime now) const;
+  // True if the range is in flight or was requested within rerequest_after: Admit refuses it.
+  bool RequestedRecently(KeyId key, uint64_t offset, uint64_t length, base::WallTime now) const;
   // The sink refused an admitted request: give back its budgets and forget the range.
   void Refused(KeyId key, const Decision& decision);
   // An admitted request finished (fetched or not): its bytes are no longer in flight. A failed
@@ -98,6 +104,7 @@ class Planner {
     uint64_t begin = 0;
     uint64_t end = 0;  // exclusive; UINT64_MAX: to the end
     base::WallTime expires{};
+    bool in_flight = true;  // until Done: never requested twice at once, however long it takes
   };
   static double Backoff(const StoreState& store);  // 1: no pressure, 0: full
 

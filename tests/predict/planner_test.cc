@@ -31,16 +31,27 @@ TEST(PlannerTest, AdmitsConfidentCandidatesAndResolvesRanges) {
   EXPECT_FALSE(p.Admit(3, 10, 0, 10, 0.99, kT0, {}, 0)) << "past the end";
 }
 
-TEST(PlannerTest, NeverRequestsARangeTwiceWithinTheHorizon) {
+TEST(PlannerTest, NeverRequestsARangeInFlightOrJustPrefetched) {
   Planner p(Options());
   auto d = p.Admit(1, 0, 0, kMiB, 0.9, kT0, {}, 0);
   ASSERT_TRUE(d);
   EXPECT_TRUE(p.Requested(1, 0, 4096, kT0));
   EXPECT_FALSE(p.Admit(1, 0, 0, kMiB, 0.9, kT0, {}, 0)) << "in flight";
+  EXPECT_FALSE(p.Admit(1, 0, 0, kMiB, 0.9, kT0 + seconds(100), {}, 0)) << "in flight, slow";
   p.Done(1, *d, /*ok=*/true);
-  EXPECT_FALSE(p.Admit(1, 0, 0, kMiB, 0.9, kT0 + seconds(10), {}, 0)) << "prefetched";
-  p.Expire(kT0 + seconds(601));
-  EXPECT_TRUE(p.Admit(1, 0, 0, kMiB, 0.9, kT0 + seconds(601), {}, 0)) << "the horizon passed";
+  auto later = p.Admit(2, 0, 0, kMiB, 0.9, kT0 + seconds(100), {}, 0);
+  ASSERT_TRUE(later);
+  p.Done(2, *later, /*ok=*/true);
+  EXPECT_FALSE(p.Admit(2, 0, 0, kMiB, 0.9, kT0 + seconds(120), {}, 0)) << "just prefetched";
+  // Later the sink decides: it refuses what the store still holds, and fetches again a range
+  // that was evicted or dropped.
+  auto again = p.Admit(2, 0, 0, kMiB, 0.9, kT0 + seconds(131), {}, 0);
+  ASSERT_TRUE(again) << "rerequest_after passed";
+  EXPECT_TRUE(p.Requested(2, 0, 4096, kT0 + seconds(131))) << "still counted for coverage";
+  p.Done(2, *again, /*ok=*/true);
+  EXPECT_TRUE(p.Admit(1, 0, 0, kMiB, 0.9, kT0 + seconds(131), {}, 0));
+  p.Expire(kT0 + seconds(800));
+  EXPECT_FALSE(p.Requested(2, 0, 4096, kT0 + seconds(800))) << "the horizon passed";
 
   // A failed prefetch may be asked for again at once.
   auto f = p.Admit(2, 0, 0, kMiB, 0.9, kT0, {}, 0);
