@@ -7,13 +7,15 @@
 # calibration error; n/a where the mount does not export them). Asserts nothing.
 #
 #   sudo tests/bench/run_predict_bench.sh [BUILD_DIR] [--quick] [--shapes 1,2,3,4,5,6]
-#        [--systems shadowfs-on,shadowfs-off,s3fs,rclone] [--delay-ms 20] [--keep]
+#        [--systems shadowfs-on,shadowfs-off,shadowfs-trained,s3fs,rclone] [--delay-ms 20] [--keep]
 #
 # Shapes: 1 ml (shuffled epochs), 2 build (fixed include order), 3 etl (nightly partitions,
 # simulated days), 4 seq (large sequential reads), 5 columnar (footer + column chunks),
 # 6 interactive (ls/grep/cat over one project, then another). Every run starts cold: a fresh
 # mount with an empty cache or store, and `echo 3 > /proc/sys/vm/drop_caches`. Each shape's data
 # set is uploaded once (directly to RGW, not through the proxy) and removed after the shape.
+# shadowfs-trained runs the workload once unmeasured with prediction on, keeps only the learned
+# model (STORE/predict.db) and measures the second run: a cold cache with a learned model.
 # Needs root, s3fs, rclone, curl, python3 and the AWS CLI at /usr/bin/aws. Until the mount has
 # --prediction and --metrics-addr, it runs shadowfs without them (shadowfs-on is then skipped and
 # shadowfs-off is the mount as it is). Everything it mounts or starts is unmounted and stopped by
@@ -34,7 +36,7 @@ while [ $# -gt 0 ]; do
     --shapes) shapes=$2; shift ;;
     --systems) systems=$2; shift ;;
     --delay-ms) delay_ms=$2; shift ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) build=$1 ;;
   esac
@@ -219,11 +221,34 @@ json_field() {  # JSON_LINE FIELD
 
 results=()  # "shape|system|wall|p50|p99|requests|precision|coverage|timeliness|waste|calibration"
 
+# shadowfs-trained: a first, unmeasured run of the workload with prediction on teaches the model;
+# after that mount ends, everything in the store but the model (predict.db) is removed, so the
+# measured run starts with a cold cache and a learned model, as a recurring job would.
+train_one() {  # SHAPE BUCKET DIR
+  local shape=$1 bucket=$2 dir=$3 pid
+  log "$shape / shadowfs-trained: training run"
+  pid=$(mount_shadowfs "$bucket" "$dir/mnt" "$dir" "$shape" on)
+  pids+=("$pid")
+  mounts+=("$dir/mnt")
+  wait_for_mount "$dir/mnt" "$pid" "$dir/mount.log" || return 1
+  drop_caches
+  timeout 3600 "$WORKLOAD" run "$shape" --dir "$dir/mnt" "${q[@]}" \
+    --etl-time-scale "$etl_scale" >"$dir/training.json" 2>"$dir/workload.err" || true
+  fusermount -u "$dir/mnt" 2>/dev/null || unmount_quietly "$dir/mnt"
+  stop_pid "$pid"
+  find "$dir/store" -mindepth 1 -maxdepth 1 ! -name predict.db -exec rm -rf {} +
+  [ -f "$dir/store/predict.db" ] || log "$shape / shadowfs-trained: no model was saved"
+}
+
 run_one() {  # SHAPE SYSTEM BUCKET
   local shape=$1 sys=$2 bucket=$3 dir=$W/$1/$2
   local mnt=$dir/mnt kind=${sys%%-*} mode=${sys#shadowfs-}
   mkdir -p "$mnt"
   free_port >"$dir/metrics.port"
+  if [ "$sys" = shadowfs-trained ]; then
+    mode=on
+    train_one "$shape" "$bucket" "$dir" || return 1
+  fi
   local pid
   pid=$("mount_$kind" "$bucket" "$mnt" "$dir" "$shape" "$mode")
   pids+=("$pid")
@@ -268,7 +293,7 @@ for n in ${shapes//,/ }; do
   rm -rf "$W/data"
   for sys in ${systems//,/ }; do
     case $sys in
-      shadowfs-on) has_flag --prediction || continue ;;
+      shadowfs-on | shadowfs-trained) has_flag --prediction || continue ;;
       shadowfs-off) ;;
       s3fs | rclone) ;;
       *) echo "unknown system $sys" >&2; exit 2 ;;
