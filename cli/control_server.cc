@@ -16,7 +16,6 @@
 namespace shadowfs::cli {
 
 using base::Result;
-using base::Status;
 
 Result<std::unique_ptr<ControlServer>> ControlServer::Start(std::string path, OpsService* service,
                                                             base::Logger* logger,

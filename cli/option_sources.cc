@@ -134,14 +134,14 @@ class FileChecker {
       if (const toml::table* sub = node.as_table()) {
         CLI::App* subcommand = FindSubcommand(cmd, name);
         if (subcommand == nullptr) {
-          return Status::InvalidArgument(where + "unknown table [" + name +
+          return Status::InvalidArgument(std::string(where) + "unknown table [" + name +
                                          "]: tables are named after commands, as in [mount]");
         }
         SHADOWFS_RETURN_IF_ERROR(Check(*sub, subcommand, false));
         continue;
       }
       if (kCommandLineOnly.contains(name)) {
-        return Status::InvalidArgument(where + "'" + name +
+        return Status::InvalidArgument(std::string(where) + "'" + name +
                                        "' can only be given on the command line");
       }
       std::vector<CLI::Option*> options;
@@ -151,13 +151,14 @@ class FileChecker {
         options.push_back(opt);
       }
       if (options.empty()) {
-        return Status::InvalidArgument(where + "unknown option '" + name + "'" +
+        return Status::InvalidArgument(std::string(where) + "unknown option '" + name + "'" +
                                        (top_level ? "" : " in [" + cmd->get_name() + "]"));
       }
       for (CLI::Option* opt : options) {
         Kind kind = KindOf(opt);
         if (!TextOf(node, kind)) {
-          return Status::InvalidArgument(where + "'" + name + "' must be " + KindName(kind));
+          return Status::InvalidArgument(std::string(where) + "'" + name + "' must be " +
+                                         KindName(kind));
         }
       }
     }
@@ -228,7 +229,9 @@ Status ApplyOptionEntries(CLI::App* cmd, std::vector<std::string>* groups) {
       std::string value;
       if (eq == std::string::npos) {
         if (!IsFlag(opt)) {
-          return Status::InvalidArgument("-o " + key + " needs a value, as in " + key + "=VALUE");
+          std::string message = "-o " + key;
+          message.append(" needs a value, as in ").append(key).append("=VALUE");
+          return Status::InvalidArgument(message);
         }
         value = "true";
       } else {
@@ -236,8 +239,10 @@ Status ApplyOptionEntries(CLI::App* cmd, std::vector<std::string>* groups) {
         if (IsFlag(opt)) {
           auto flag = FlagValue(value);
           if (!flag) {
-            return Status::InvalidArgument("bad -o " + item + ": " + key +
-                                           " is a flag: give it alone, or =true or =false");
+            std::string message = "bad -o " + item;
+            message.append(": ").append(key).append(
+                " is a flag: give it alone, or =true or =false");
+            return Status::InvalidArgument(message);
           }
           value = *flag;
         }

@@ -30,7 +30,7 @@ PlannerOptions PlannerOptionsFrom(const EngineOptions& o) {
 }  // namespace
 
 Engine::Impl::Impl(EngineOptions opts, EngineDeps d, std::unique_ptr<KeyTable> k,
-                   std::vector<std::string> expert_names)
+                   const std::vector<std::string>& expert_names)
     : options(std::move(opts)),
       deps(d),
       keys(std::move(k)),
@@ -206,6 +206,7 @@ base::Result<std::unique_ptr<Engine>> Engine::CreateWithExperts(EngineOptions op
   auto keys = std::make_unique<KeyTable>(std::max<size_t>(options.max_keys, 16));
   std::vector<std::unique_ptr<Expert>> experts = make_experts(keys.get(), deps.names);
   std::vector<std::string> names;
+  names.reserve(experts.size() + 1);
   for (const auto& e : experts) names.emplace_back(e->name());
   if (names.empty()) names.emplace_back("none");  // accounting needs one bucket
   auto impl = std::make_unique<Impl>(std::move(options), deps, std::move(keys), names);

@@ -24,7 +24,7 @@ namespace shadowfs::predict {
 
 struct Engine::Impl {
   Impl(EngineOptions opts, EngineDeps d, std::unique_ptr<KeyTable> k,
-       std::vector<std::string> expert_names);
+       const std::vector<std::string>& expert_names);
 
   // A request the planner admitted, until the sink refuses it or reports it done.
   struct InFlight {
