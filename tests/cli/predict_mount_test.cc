@@ -78,9 +78,15 @@ TEST(PredictMountTest, ALearnedPassIsServedFromPrefetchedShadows) {
   do {
     ReadPass(job);
     ++passes;
-    std::this_thread::sleep_for(std::chrono::seconds(5));  // 100 simulated seconds
-    prediction = CliJson({"stats", dirs.mnt})["prediction"];
-    ASSERT_TRUE(prediction.is_object()) << prediction.dump();
+    // Labels come 30 to 80 simulated seconds (1.5 to 4 s here) after each prediction: wait for
+    // this pass's, with a deadline.
+    auto labelled = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+    do {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      prediction = CliJson({"stats", dirs.mnt})["prediction"];
+      ASSERT_TRUE(prediction.is_object()) << prediction.dump();
+    } while (prediction["labelled_predictions"].get<uint64_t>() < uint64_t{kFiles} * passes &&
+             std::chrono::steady_clock::now() < labelled);
   } while (prediction["labelled_predictions"].get<uint64_t>() < 2 * kFiles &&
            std::chrono::steady_clock::now() < deadline);
   ASSERT_GE(prediction["labelled_predictions"].get<uint64_t>(), uint64_t{kFiles})
@@ -89,8 +95,14 @@ TEST(PredictMountTest, ALearnedPassIsServedFromPrefetchedShadows) {
   // While the job runs, `predict show` names its next files, with the experts behind each.
   DropKernelCaches();
   for (int i = 0; i < 3; ++i) ASSERT_EQ(ReadFile(job + "/" + Part(i)), Pattern(64 << 10, i));
-  Json top = CliJson({"predict", "show", job, "--limit", "5"});
-  ASSERT_TRUE(top.is_array()) << top.dump();
+  // (The engine takes the read path's events every 200 ms.)
+  Json top;
+  auto show_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    top = CliJson({"predict", "show", job, "--limit", "5"});
+    ASSERT_TRUE(top.is_array()) << top.dump();
+    if (top.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } while (top.empty() && std::chrono::steady_clock::now() < show_deadline);
   ASSERT_FALSE(top.empty());
   EXPECT_EQ(top[0]["key"].get<std::string>().rfind("job/part-", 0), 0u) << top.dump();
   EXPECT_FALSE(top[0]["experts"].empty());
