@@ -168,6 +168,9 @@ CLI::App* AddMountCommand(CLI::App& app, MountCommandOptions* o) {
   cmd->add_option("--time-scale", o->time_scale,
                   "Simulated seconds per real second for the mount's calendar clock")
       ->group("");
+  cmd->add_option("--time-anchor", o->time_anchor,
+                  "REAL,SIM (Unix seconds): with --time-scale, the calendar reads SIM at REAL")
+      ->group("");
   AddPrimaryFlags(cmd, &o->primary);
   return cmd;
 }

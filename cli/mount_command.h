@@ -31,6 +31,7 @@ struct MountCommandOptions {
   std::string prediction = "on";  // on: prefetch what the engine predicts; off: learn only
   std::string access_log;         // record every read as a JSON line here; empty: none
   double time_scale = 1.0;        // hidden, for benchmarks: simulated seconds per real second
+  std::string time_anchor;        // hidden, for benchmarks: "REAL,SIM" (see ScaledClock)
   double primary_latency_ms = 0;  // hidden, for tests: added to every request to the primary
 };
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -47,6 +48,41 @@ class ScopedScorer {
 
  private:
   shadow::ShadowStore* const store_;
+};
+
+// Prefetches run in parallel with demand reads, so more run at once than the Materializer's
+// default: a small file's prefetch is a round trip, not bandwidth. Demand reads keep the rest
+// of the primary's 32 connections.
+constexpr int kPrefetchConcurrency = 16;
+
+// Hands the versions the Materializer's GETs learn to the filesystem while it exists: the
+// Materializer is built before the filesystem and its workers outlive it.
+class VersionRelay {
+ public:
+  void Attach(fs::FileSystem* fs) {
+    base::MutexLock lock(&mu_);
+    fs_ = fs;
+  }
+  void Learn(const blobstore::ObjectInfo& version) {
+    base::MutexLock lock(&mu_);
+    if (fs_ != nullptr) fs_->LearnVersion(version);
+  }
+
+ private:
+  base::Mutex mu_;
+  fs::FileSystem* fs_ GUARDED_BY(mu_) = nullptr;
+};
+
+// Detaches the relay from the filesystem when it goes out of scope, before the filesystem does.
+class ScopedRelay {
+ public:
+  ScopedRelay(VersionRelay* relay, fs::FileSystem* fs) : relay_(relay) { relay_->Attach(fs); }
+  ~ScopedRelay() { relay_->Attach(nullptr); }
+  ScopedRelay(const ScopedRelay&) = delete;
+  ScopedRelay& operator=(const ScopedRelay&) = delete;
+
+ private:
+  VersionRelay* const relay_;
 };
 
 // The daemon's pid file, removed when the mount is over.
@@ -136,6 +172,20 @@ Result<DaemonConfig> MakeDaemonConfig(const MountCommandOptions& o,
                                    ": use a positive factor");
   }
   c.time_scale = o.time_scale;
+  if (!o.time_anchor.empty()) {
+    double real = 0, sim = 0;
+    char comma = 0, extra = 0;
+    if (std::sscanf(o.time_anchor.c_str(), "%lf%c%lf%c", &real, &comma, &sim, &extra) != 3 ||
+        comma != ',' || !(real > 0 && sim > 0 && real < 1e11 && sim < 1e11)) {
+      return Status::InvalidArgument("bad --time-anchor '" + o.time_anchor +
+                                     "': use REAL,SIM in Unix seconds");
+    }
+    auto at = [](double s) {
+      return base::WallTime(
+          std::chrono::duration_cast<base::WallTime::duration>(std::chrono::duration<double>(s)));
+    };
+    c.time_anchor.emplace(at(real), at(sim));
+  }
   if (!(o.primary_latency_ms >= 0 && o.primary_latency_ms <= 10000)) {
     return Status::InvalidArgument("bad --primary-latency-ms: 0 to 10000");
   }
@@ -183,12 +233,18 @@ int RunMountDaemon(const DaemonConfig& config, base::UniqueFd ready_fd) {
   base::SystemClock clock;
   // --time-scale: everything but the primary sees a faster calendar, so a benchmark can replay
   // nightly jobs in minutes; the primary keeps real time because requests are signed with it.
-  base::ScaledClock scaled_clock(&clock, config.time_scale);
+  std::optional<base::ScaledClock> scaled_clock;
+  if (config.time_anchor) {
+    scaled_clock.emplace(&clock, config.time_scale, config.time_anchor->first,
+                         config.time_anchor->second);
+  } else {
+    scaled_clock.emplace(&clock, config.time_scale);
+  }
   base::StderrLogger logger(config.log_level);
   base::MetricsRegistry metrics;
   base::Runtime primary_runtime{&clock, &logger, &metrics};
   base::Clock* mount_clock = &clock;
-  if (config.time_scale != 1.0) mount_clock = &scaled_clock;
+  if (config.time_scale != 1.0 || config.time_anchor) mount_clock = &*scaled_clock;
   base::Runtime runtime{mount_clock, &logger, &metrics};
   ReadyChannel ready(std::move(ready_fd));
   auto fail = [&](const Status& status) {
@@ -235,8 +291,16 @@ int RunMountDaemon(const DaemonConfig& config, base::UniqueFd ready_fd) {
   (*store)->SetScorer(engine->get());
   // Destroyed before the engine: afterwards the store's eviction no longer asks it.
   ScopedScorer scorer_reset(store->get());
-  shadow::Materializer materializer(primary->store.get(), store->get(), {}, runtime);
+  shadow::MaterializerOptions materializer_options;
+  materializer_options.max_concurrent = kPrefetchConcurrency;
+  shadow::Materializer materializer(primary->store.get(), store->get(), materializer_options,
+                                    runtime);
   materializer.SetPrefetchListener(engine->get());
+  // A prefetched file's lookup is answered from its shadow, without a HEAD, once the
+  // filesystem knows the version the prefetch's GET returned.
+  VersionRelay versions;
+  materializer.SetVersionObserver(
+      [&versions](const blobstore::ObjectInfo& v) { versions.Learn(v); });
   (*engine)->AttachSink(&materializer);
   std::unique_ptr<predict::AccessLogWriter> access_log;
   if (!config.access_log.empty()) {
@@ -262,10 +326,14 @@ int RunMountDaemon(const DaemonConfig& config, base::UniqueFd ready_fd) {
   fs::FileSystemDeps deps{primary->store.get(), store->get(), &ring, runtime};
   auto filesystem = fs::FileSystem::Create(deps, fs_options);
   if (!filesystem.ok()) return fail(filesystem.status());
+  ScopedRelay relay(&versions, filesystem->get());
 
-  auto metrics_export =
-      MetricsExport::Start({.address = config.metrics_addr, .textfile = config.metrics_textfile},
-                           runtime, MountCollector(filesystem->get(), store->get(), &metrics));
+  auto metrics_export = MetricsExport::Start(
+      {.address = config.metrics_addr, .textfile = config.metrics_textfile}, runtime,
+      [mount = MountCollector(filesystem->get(), store->get(), &metrics), e = engine->get()] {
+        mount();
+        e->ExportMetrics();
+      });
   if (!metrics_export.ok()) return fail(metrics_export.status());
 
   reconcile::ReconcilerOptions reconcile_options;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "blobstore/base/logging.h"
@@ -35,6 +36,8 @@ struct DaemonConfig {
   bool prediction = true;
   std::string access_log;   // absolute, or empty
   double time_scale = 1.0;  // > 0; != 1 runs the calendar clock faster (benchmarks only)
+  // With time_scale: the calendar reads the second at the real time the first (benchmarks).
+  std::optional<std::pair<base::WallTime, base::WallTime>> time_anchor;
   std::chrono::microseconds primary_latency{0};  // tests: a slow primary without a proxy
 };
 

@@ -244,6 +244,20 @@ void FileData::Impl::Report(uint64_t offset, uint64_t length, bool from_shadow,
   deps.access->Record(e);
 }
 
+void FileData::ReportCachedOpen() {
+  Impl& d = *impl_;
+  if (!d.deps.access || d.reported_read.exchange(true, std::memory_order_relaxed)) return;
+  Impl::Snapshot snap = d.Snap();
+  predict::AccessEvent e;
+  e.key = snap.key;
+  e.process_name = d.process_name;
+  e.time = d.deps.runtime.clock->Now();
+  e.etag = snap.etag;
+  e.object_size = snap.version.size;
+  e.first_read = true;
+  d.deps.access->Record(e);
+}
+
 Result<size_t> FileData::Read(uint64_t offset, std::span<char> out) {
   Impl& d = *impl_;
   const base::MonoTime start = d.deps.runtime.clock->Monotonic();

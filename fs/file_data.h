@@ -75,6 +75,10 @@ class FileData {
   // Fills `out` from `offset`; fewer bytes only at the end of the file. A version that changed
   // on the primary while open (a 412 on a ranged GET) is Conflict.
   base::Result<size_t> Read(uint64_t offset, std::span<char> out);
+  // The kernel keeps its page cache of this file across this open (keep_cache), so reads it
+  // serves from there never reach Read: reports the open itself to the prediction engine (an
+  // access event of length 0), unless a read was reported already.
+  void ReportCachedOpen();
   base::Result<size_t> Write(uint64_t offset, std::string_view data);
   base::Status Truncate(uint64_t size);
 

@@ -151,6 +151,12 @@ class FileSystem {
   // Uploads still pending at the deadline stay recorded as write intents for the next mount.
   base::Status Shutdown(std::optional<base::MonoTime> deadline = std::nullopt);
 
+  // The primary answered a request the filesystem did not make (a prefetch's GET) with this
+  // version of `version.key`: remembered as a HEAD's answer is, so that a lookup of the key that
+  // a confident shadow vouches for needs no request. A different version already known is kept
+  // (the two answers may have crossed; the next HEAD or listing settles it).
+  void LearnVersion(const blobstore::ObjectInfo& version);
+
   struct Stats {
     uint64_t inodes = 0;
     uint64_t open_files = 0;

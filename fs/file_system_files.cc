@@ -241,6 +241,8 @@ Result<OpenResult> FileSystem::Open(InodeId ino, int flags, const Caller& caller
       return st;
     }
   }
+  // The kernel may serve every read of this open from its page cache: the open is the access.
+  if (keep && !writes) of->data->ReportCachedOpen();
   base::MutexLock lock(&impl_->mu);
   return OpenResult{.handle = impl_->AddFileHandle(ino, std::move(of), flags), .keep_cache = keep};
 }

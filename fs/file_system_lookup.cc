@@ -85,6 +85,15 @@ void FileSystem::Impl::Learn(const std::string& key, const ObjectVersion& versio
   versions.Put(key, version, rt.clock->Monotonic());
 }
 
+void FileSystem::LearnVersion(const blobstore::ObjectInfo& version) {
+  Impl& d = *impl_;
+  if (version.key.empty() || version.key.ends_with('/') || version.etag.empty()) return;
+  base::MutexLock lock(&d.mu);
+  std::optional<VersionCache::Known> known = d.versions.Get(version.key, d.rt.clock->Monotonic());
+  if (known && known->version.etag != version.etag) return;
+  d.Learn(version.key, VersionOf(version));
+}
+
 Result<Resolved> FileSystem::Impl::Resolve(InodeId parent, std::string_view name) {
   std::string key;
   std::shared_ptr<const Listing> listing;

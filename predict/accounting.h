@@ -2,7 +2,7 @@
 // "Accounting"), overall and per expert, and its export to the metrics registry.
 //
 // Definitions (the counters of Accounting/ExpertAccounting in predict/engine.h):
-//   a prefetch is attributed to the expert that scored its key highest when it was planned;
+//   a prefetch is attributed to the expert whose score weighed most in its probability;
 //   useful bytes: prefetched bytes read within the horizon after the request (counted as they are
 //     read, each prefetched byte at most once);
 //   wasted bytes: prefetched bytes the horizon passed without a read (counted at the horizon);

@@ -57,13 +57,11 @@ KeyId Engine::Impl::InternProcess(const std::string& name, std::string_view* vie
   return it->second;
 }
 
-size_t Engine::Impl::Featurize(KeyId key, base::WallTime now, Features* x) const {
+void Engine::Impl::Featurize(KeyId key, base::WallTime now, Features* x) const {
   size_t n = experts.size();
   x->assign(learner.num_features(), 0.0f);
-  size_t best = 0;
   for (size_t i = 0; i < n; ++i) {
     (*x)[i] = static_cast<float>(std::clamp(experts[i]->Score(key, now), 0.0, 1.0));
-    if ((*x)[i] > (*x)[best]) best = i;
   }
   const KeyTable::Object* obj = keys->object(key);
   double recency = 0;
@@ -72,7 +70,6 @@ size_t Engine::Impl::Featurize(KeyId key, base::WallTime now, Features* x) const
     recency = std::exp(-std::max(0.0, age) / static_cast<double>(options.horizon.count()));
   }
   learner.SetExtras(obj == nullptr ? 0 : obj->size, recency, x);
-  return best;
 }
 
 void Engine::Impl::Label(const LabelQueue::Pending& p, bool label) {
@@ -112,29 +109,33 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
     const LabelQueue::Pending* pending = labels.Find(c.key, c.offset, c.length);
     if (requested && pending != nullptr) continue;  // nothing to learn or do
     double p;
-    size_t best = 0;
+    const Features* features = &x;
     if (pending != nullptr && now - pending->created < kRescoreAfter) {
       // Scored a moment ago (experts re-propose the same ranges read after read): reuse it.
       p = pending->probability;
-      for (size_t j = 1; j < experts.size(); ++j) {
-        if (pending->features[j] > pending->features[best]) best = j;
-      }
+      features = &pending->features;
     } else {
-      best = Featurize(c.key, now, &x);
+      Featurize(c.key, now, &x);
       // The proposer's own score (it may know more now than Score says) counts as its feature.
       if (from[i] < experts.size() && x[from[i]] < c.score) {
         x[from[i]] = static_cast<float>(std::clamp(c.score, 0.0, 1.0));
         learner.SetExtras(obj->size, x[experts.size() + 1], &x);
-        if (x[from[i]] >= x[best]) best = from[i];
       }
       p = learner.Predict(x);
-      if (pending == nullptr) labels.Add(c.key, c.offset, c.length, p, now, now + LabelWindow(), x);
+      // A prediction of a read later than now (a nightly job's partition, proposed ahead of
+      // it) is judged from when the read was expected, not from when it was made.
+      const base::WallTime due = std::max(now, c.expected_read);
+      if (pending == nullptr) labels.Add(c.key, c.offset, c.length, p, due, due + LabelWindow(), x);
     }
+    // Credited to the expert whose score weighed most in p, not to the one that scores the key
+    // highest (recency scores every key just read, whatever its weight) nor to the proposer
+    // (successor proposes what epoch's score makes likely).
+    const size_t best = learner.StrongestExpert(*features);
     if (requested || !options.prefetch || sink == nullptr) continue;
     auto d = planner.Admit(c.key, c.offset, c.length, obj->size, p, now, store,
                            accountant.unread_bytes());
     if (!d) continue;
-    accountant.Requested(c.key, d->offset, d->length, best, now);
+    accountant.Requested(c.key, d->offset, d->length, best, std::max(now, c.expected_read));
     Offer o;
     o.key = c.key;
     o.decision = *d;
@@ -255,13 +256,17 @@ void Engine::Observe(const AccessEvent& event) {
     }
     a.etag = obj != nullptr ? std::string_view(obj->etag) : etag;
 
+    // An open served from the page cache (length 0) read the file: a prediction of any of its
+    // ranges was right. It is not a demand read of ours, so it is not accounted.
     m.labels.Read(a.key, a.offset, a.length, a.time,
                   [&](const LabelQueue::Pending&, std::chrono::nanoseconds delay)
                       NO_THREAD_SAFETY_ANALYSIS { m.Hit(delay); });
-    bool prefetched = a.from_shadow && m.planner.Requested(a.key, a.offset, a.length, a.time);
-    m.accountant.Read(a.key, a.offset, a.length, a.time, a.from_shadow, prefetched,
-                      [&](uint64_t useful, uint64_t wasted)
-                          NO_THREAD_SAFETY_ANALYSIS { m.Outcome(useful, wasted); });
+    if (a.length > 0) {
+      bool prefetched = a.from_shadow && m.planner.Requested(a.key, a.offset, a.length, a.time);
+      m.accountant.Read(a.key, a.offset, a.length, a.time, a.from_shadow, prefetched,
+                        [&](uint64_t useful, uint64_t wasted)
+                            NO_THREAD_SAFETY_ANALYSIS { m.Outcome(useful, wasted); });
+    }
     m.cands.clear();
     m.origin.clear();
     for (size_t i = 0; i < m.experts.size(); ++i) {

@@ -145,6 +145,9 @@ class Engine final : public base::ReuseScorer, public base::PrefetchListener {
   std::vector<Prediction> Top(std::string_view prefix, size_t limit);
   Accounting accounting() const;
   base::Status Save();
+  // Writes the accounting and gauges to the runtime's metrics registry now. Tick does it every
+  // 10 s; a scrape's collector calls it so that the scrape sees the current figures.
+  void ExportMetrics();
 
   struct Impl;
 

@@ -43,8 +43,8 @@ struct Engine::Impl {
   // Scores `cands` (proposed by experts `origin`), queues their labels and admits prefetches.
   void Plan(std::vector<Candidate>* cands, const std::vector<size_t>& origin, base::WallTime now,
             const StoreState& store, std::vector<Offer>* offers) REQUIRES(mu);
-  // The features of `key` (every expert's score, then the extras) and the best-scoring expert.
-  size_t Featurize(KeyId key, base::WallTime now, Features* x) const REQUIRES(mu);
+  // The features of `key`: every expert's score, then the extras.
+  void Featurize(KeyId key, base::WallTime now, Features* x) const REQUIRES(mu);
   void Label(const LabelQueue::Pending& p, bool label) REQUIRES(mu);
   void Hit(std::chrono::nanoseconds delay) REQUIRES(mu);
   // How long a prediction waits for its label, and a prefetch before the planner hears of its

@@ -84,6 +84,11 @@ void Engine::Impl::ExportGauges() {
         static_cast<double>(planner.bytes_in_flight()));
 }
 
+void Engine::ExportMetrics() {
+  base::MutexLock lock(&impl_->mu);
+  impl_->ExportGauges();
+}
+
 base::Status Engine::Save() {
   Impl& m = *impl_;
   if (m.options.state_path.empty()) return base::Status::Ok();

@@ -44,6 +44,9 @@ class Learner {
 
   // The calibrated probability in (0, 1).
   double Predict(const Features& x) const;
+  // The expert whose score weighs most in Predict(x): the largest weight * score (the first
+  // expert when none contributes). Prefetches are credited to it.
+  size_t StrongestExpert(const Features& x) const;
   // One SGD step towards `label` (true: read within the horizon); `predicted` is what Predict
   // returned when the prediction was made (for the reliability bins).
   void Update(const Features& x, bool label, double predicted);

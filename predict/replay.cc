@@ -34,6 +34,8 @@ class Replayer::Sim final : public base::PrefetchSink, public StoreView {
       uint64_t size = it == sizes_.end() ? 0 : it->second;
       length = size > r.offset ? size - r.offset : 0;
     }
+    // Like the Materializer, refuse what the store already holds (read through, or prefetched).
+    if (options_.read_through && length > 0 && Holds(r.key, r.offset, length)) return false;
     auto transfer = std::chrono::duration<double>(static_cast<double>(length) /
                                                   options_.transfer_bytes_per_second);
     base::WallTime done = clock_->Now() + options_.request_latency +
@@ -50,12 +52,7 @@ class Replayer::Sim final : public base::PrefetchSink, public StoreView {
     while (!pending_.empty() && pending_.top().done <= now) {
       Pending p = pending_.top();
       pending_.pop();
-      if (p.length > 0) {
-        stored_.push_back({p.key, p.offset, p.length});
-        by_key_[p.key].push_back({p.offset, p.offset + p.length});
-        used_ += p.length;
-        while (used_ > options_.store_capacity_bytes && !stored_.empty()) Evict();
-      }
+      Store(p.key, p.offset, p.length);
       base::PrefetchResult result;
       result.key = p.key;
       result.offset = p.offset;
@@ -66,14 +63,30 @@ class Replayer::Sim final : public base::PrefetchSink, public StoreView {
     }
   }
 
+  // Whether the ranges stored for `key`, together, cover [offset, offset + length).
   bool Holds(const std::string& key, uint64_t offset, uint64_t length) const {
     auto it = by_key_.find(key);
     if (it == by_key_.end()) return false;
-    uint64_t end = offset + std::max<uint64_t>(length, 1);
-    for (const auto& [b, e] : it->second) {
-      if (b <= offset && end <= e) return true;
+    std::vector<std::pair<uint64_t, uint64_t>> ranges = it->second;
+    std::sort(ranges.begin(), ranges.end());
+    uint64_t covered = offset;  // everything before is covered
+    const uint64_t end = offset + std::max<uint64_t>(length, 1);
+    for (const auto& [b, e] : ranges) {
+      if (b > covered) break;
+      covered = std::max(covered, e);
+      if (covered >= end) return true;
     }
     return false;
+  }
+
+  // A range the store now holds: a prefetch delivered, or a demand read's read-through (the
+  // mount keeps what it fetched for a read as a shadow). Oldest first out when over capacity.
+  void Store(const std::string& key, uint64_t offset, uint64_t length) {
+    if (length == 0) return;
+    stored_.push_back({key, offset, length});
+    by_key_[key].push_back({offset, offset + length});
+    used_ += length;
+    while (used_ > options_.store_capacity_bytes && !stored_.empty()) Evict();
   }
 
  private:
@@ -174,6 +187,9 @@ base::Status Replayer::Feed(AccessEvent event) {
   sim_->NoteSize(*event.key, event.object_size);
   event.from_shadow = sim_->Holds(*event.key, event.offset, event.length);
   engine_->Observe(event);
+  if (options_.read_through && !event.from_shadow) {
+    sim_->Store(*event.key, event.offset, event.length);
+  }
   return base::Status::Ok();
 }
 

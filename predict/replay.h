@@ -36,6 +36,10 @@ struct ReplayOptions {
   double transfer_bytes_per_second = 100e6;
   uint64_t store_capacity_bytes = 10ull << 30;
   size_t max_queued = 1024;  // prefetches not yet complete; the sink refuses more
+  // The store keeps what demand reads fetched (the mount's read-through), and the sink refuses
+  // prefetches of ranges the store holds, as the Materializer does. Off: every prefetch is
+  // accepted and only prefetches fill the store (the prediction mechanism alone).
+  bool read_through = true;
 };
 
 class Replayer {

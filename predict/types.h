@@ -26,7 +26,7 @@ struct Access {
   std::string_view etag;  // of the version read; "" unknown
   uint64_t object_size = 0;
   uint64_t offset = 0;
-  uint64_t length = 0;
+  uint64_t length = 0;  // 0: an open whose reads the kernel's page cache serves (no range)
   base::WallTime time{};
   bool first_read = false;  // the first read through an open file: an "open" for the models
   bool from_shadow = false;

@@ -11,6 +11,15 @@ void SystemClock::SleepFor(std::chrono::nanoseconds d) {
 ScaledClock::ScaledClock(Clock* base, double scale)
     : base_(base), scale_(scale), start_wall_(base->Now()), start_mono_(base->Monotonic()) {}
 
+ScaledClock::ScaledClock(Clock* base, double scale, WallTime anchor_real, WallTime anchor_sim)
+    : base_(base),
+      scale_(scale),
+      // The calendar at construction: the anchor, moved by the real time since (or until) it.
+      start_wall_(anchor_sim +
+                  std::chrono::duration_cast<WallTime::duration>(
+                      std::chrono::duration<double, std::nano>(base->Now() - anchor_real) * scale)),
+      start_mono_(base->Monotonic()) {}
+
 WallTime ScaledClock::Now() const {
   std::chrono::duration<double, std::nano> elapsed = base_->Monotonic() - start_mono_;
   return start_wall_ + std::chrono::duration_cast<WallTime::duration>(elapsed * scale_);

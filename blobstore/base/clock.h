@@ -53,10 +53,14 @@ class FakeClock final : public Clock {
 // Now() = start + scale * (monotonic time elapsed since construction). Monotonic() and SleepFor
 // are `base`'s, unchanged, so timeouts and backoff keep their real durations. It lets a benchmark
 // simulate days of a periodic workload (a nightly job) in minutes (`shadowfs mount --time-scale`).
-// Thread-safe if `base` is; `base` must outlive it.
+// With an anchor, the calendar reads `anchor_sim` at the real time `anchor_real`, so that another
+// process (a benchmark's workload) knows exactly when a simulated time comes, and a later mount
+// can continue an earlier one's calendar (`--time-anchor`). Thread-safe if `base` is; `base`
+// must outlive it.
 class ScaledClock final : public Clock {
  public:
   ScaledClock(Clock* base, double scale);
+  ScaledClock(Clock* base, double scale, WallTime anchor_real, WallTime anchor_sim);
 
   WallTime Now() const override;
   MonoTime Monotonic() const override { return base_->Monotonic(); }

@@ -35,6 +35,7 @@ struct Materializer::Impl {
   const MaterializerOptions options;
   const base::Runtime runtime;
   std::atomic<base::PrefetchListener*> listener{nullptr};
+  VersionObserver version_observer;  // set before the first request, then only read
 
   mutable base::Mutex mu_;
   base::CondVar cv_;  // in-flight bytes released, or a task finished
@@ -142,6 +143,10 @@ Status Materializer::Impl::Run(const MaterializeRequest& r, uint64_t* stored) {
     if (!end) end = size;
     *end = std::min(*end, size);
     SHADOWFS_RETURN_IF_ERROR(store->Fill(r.key, etag, size, begin, data, r.fill));
+    if (version_observer && begin == r.offset / chunk * chunk) {
+      got->info.key = r.key;
+      version_observer(got->info);
+    }
     if (stored) *stored += data.size();
     begin += data.size();
     if (data.empty()) break;
@@ -235,6 +240,10 @@ bool Materializer::Offer(base::PrefetchRequest request) {
 
 void Materializer::SetPrefetchListener(base::PrefetchListener* listener) {
   impl_->listener.store(listener, std::memory_order_release);
+}
+
+void Materializer::SetVersionObserver(VersionObserver observer) {
+  impl_->version_observer = std::move(observer);
 }
 
 void Materializer::Drain() {

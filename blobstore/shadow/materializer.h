@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -53,6 +54,12 @@ class Materializer final : public base::PrefetchSink {
   bool Offer(base::PrefetchRequest request) override;  // Submit with origin kPrefetch
   // Told how every accepted Offer ended. Set once, before the first Offer; may be null.
   void SetPrefetchListener(base::PrefetchListener* listener);
+  // Told the object's version (ETag, size, metadata; `key` set) from every GET that stored
+  // bytes: a GET's answer is the primary's word like a HEAD's, so the filesystem can answer a
+  // later lookup of a prefetched file without a request of its own. Called on the worker
+  // threads with none of the Materializer's locks held. Set once, before the first request.
+  using VersionObserver = std::function<void(const blobstore::ObjectInfo& version)>;
+  void SetVersionObserver(VersionObserver observer);
 
   // Waits until everything queued so far has finished (tests, unmount).
   void Drain();

@@ -46,8 +46,10 @@ class PeriodicExpert final : public Expert {
 
   struct Options {
     std::chrono::seconds tolerance{30 * 60};  // "about the same time of day"
-    std::chrono::seconds lead{5 * 60};        // propose this long before the occurrence
-    std::chrono::seconds retry{60};           // a failed or empty listing is retried after this
+    // Propose this long before the occurrence: the job's input should be in the store before it
+    // starts, and an hour is room for a large partition and for a coarse Tick.
+    std::chrono::seconds lead{60 * 60};
+    std::chrono::seconds retry{60};  // a failed or empty listing is retried after this
     size_t max_prefixes = 4096;
     size_t max_members = 1024;  // listed per predicted directory
     size_t max_pending = 16384;

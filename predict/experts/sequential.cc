@@ -31,6 +31,7 @@ double SequentialExpert::RunScore(uint32_t run) {
 
 void SequentialExpert::Observe(const Access& access, std::vector<Candidate>* out) {
   (void)keys_;
+  if (access.length == 0) return;  // an open served from the page cache: no stream to follow
   const uint64_t tag = StreamTag(access.key, access.process);
   bool fresh = false;
   Stream* s = streams_.FindOrInsert(tag, &fresh);

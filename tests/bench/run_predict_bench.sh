@@ -14,8 +14,9 @@
 # 6 interactive (ls/grep/cat over one project, then another). Every run starts cold: a fresh
 # mount with an empty cache or store, and `echo 3 > /proc/sys/vm/drop_caches`. Each shape's data
 # set is uploaded once (directly to RGW, not through the proxy) and removed after the shape.
-# shadowfs-trained runs the workload once unmeasured with prediction on, keeps only the learned
-# model (STORE/predict.db) and measures the second run: a cold cache with a learned model.
+# shadowfs-trained runs the workload once unmeasured with prediction on (ml: in another shuffle),
+# keeps only the learned model (STORE/predict.db) and measures the second run: a cold cache with
+# a learned model.
 # Needs root, s3fs, rclone, curl, python3 and the AWS CLI at /usr/bin/aws. Until the mount has
 # --prediction and --metrics-addr, it runs shadowfs without them (shadowfs-on is then skipped and
 # shadowfs-off is the mount as it is). Everything it mounts or starts is unmounted and stopped by
@@ -136,6 +137,23 @@ has_time_scale=0
 probe=$("$SHADOWFS" mount s3://probe / --time-scale 0 2>&1 || true)
 grep -q "bad --time-scale" <<<"$probe" && has_time_scale=1
 [ $has_time_scale = 1 ] || notes+=("The mount has no --time-scale: ETL days are real-time for it.")
+has_time_anchor=0
+probe=$("$SHADOWFS" mount s3://probe / --time-anchor x 2>&1 || true)
+grep -q "bad --time-anchor" <<<"$probe" && has_time_anchor=1
+
+# ETL's calendar: each run's mount reads etl_sim0 (2026-01-01T02:00:00Z, the nightly job's time)
+# a few real seconds after it starts, when the workload starts day 0's job (--etl-anchor), so
+# every day's job comes at 02:00 simulated. A trained run's measured half goes on with the next
+# days after its training half's, on the same calendar.
+etl_sim0=1767232800
+etl_days=5
+[ $quick = 1 ] && etl_days=3
+etl_anchor=""  # "REAL,SIM" of the next ETL run (set_etl_anchor)
+set_etl_anchor() {  # FIRST_DAY
+  etl_anchor="$(($(date +%s) + 5)),$((etl_sim0 + $1 * 86400))"
+  etl_args=(--etl-anchor "${etl_anchor%%,*}" --etl-first-day "$1")
+}
+etl_args=()
 
 wait_for_mount() {  # MOUNTPOINT PID LOG
   for _ in $(seq 300); do
@@ -154,6 +172,7 @@ mount_shadowfs() {  # + the prediction mode (on|off) as $5
   has_flag --prediction && args+=(--prediction "$5")
   has_flag --metrics-addr && args+=(--metrics-addr "127.0.0.1:$(cat "$3/metrics.port")")
   [ "$4" = etl ] && [ $has_time_scale = 1 ] && args+=(--time-scale "$etl_scale")
+  [ "$4" = etl ] && [ $has_time_anchor = 1 ] && args+=(--time-anchor "$etl_anchor")
   AWS_ACCESS_KEY_ID=$access_key AWS_SECRET_ACCESS_KEY=$secret_key "$SHADOWFS" "${args[@]}" \
     >"$3/mount.log" 2>&1 &
   echo $!
@@ -227,13 +246,16 @@ results=()  # "shape|system|wall|p50|p99|requests|precision|coverage|timeliness|
 train_one() {  # SHAPE BUCKET DIR
   local shape=$1 bucket=$2 dir=$3 pid
   log "$shape / shadowfs-trained: training run"
+  set_etl_anchor 0
   pid=$(mount_shadowfs "$bucket" "$dir/mnt" "$dir" "$shape" on)
   pids+=("$pid")
   mounts+=("$dir/mnt")
   wait_for_mount "$dir/mnt" "$pid" "$dir/mount.log" || return 1
   drop_caches
-  timeout 3600 "$WORKLOAD" run "$shape" --dir "$dir/mnt" "${q[@]}" \
-    --etl-time-scale "$etl_scale" >"$dir/training.json" 2>"$dir/workload.err" || true
+  # Another shuffle than the measured run's: the model must have learned the set, not the order.
+  timeout 3600 "$WORKLOAD" run "$shape" --dir "$dir/mnt" "${q[@]}" --ml-seed 2 \
+    --etl-time-scale "$etl_scale" "${etl_args[@]}" >"$dir/training.json" 2>"$dir/workload.err" ||
+    true
   fusermount -u "$dir/mnt" 2>/dev/null || unmount_quietly "$dir/mnt"
   stop_pid "$pid"
   find "$dir/store" -mindepth 1 -maxdepth 1 ! -name predict.db -exec rm -rf {} +
@@ -245,9 +267,11 @@ run_one() {  # SHAPE SYSTEM BUCKET
   local mnt=$dir/mnt kind=${sys%%-*} mode=${sys#shadowfs-}
   mkdir -p "$mnt"
   free_port >"$dir/metrics.port"
+  set_etl_anchor 0
   if [ "$sys" = shadowfs-trained ]; then
     mode=on
     train_one "$shape" "$bucket" "$dir" || return 1
+    set_etl_anchor "$etl_days"  # the nights after the training run's
   fi
   local pid
   pid=$("mount_$kind" "$bucket" "$mnt" "$dir" "$shape" "$mode")
@@ -259,7 +283,7 @@ run_one() {  # SHAPE SYSTEM BUCKET
   before=$(proxy_requests)
   log "$shape / $sys: running"
   out=$(timeout 3600 "$WORKLOAD" run "$shape" --dir "$mnt" "${q[@]}" \
-    --etl-time-scale "$etl_scale" 2>"$dir/workload.err") || rc=$?
+    --etl-time-scale "$etl_scale" "${etl_args[@]}" 2>"$dir/workload.err") || rc=$?
   after=$(proxy_requests)
   if has_flag --metrics-addr; then
     curl -sf "http://127.0.0.1:$(cat "$dir/metrics.port")/metrics" >"$dir/metrics.txt" || true
@@ -287,7 +311,10 @@ for n in ${shapes//,/ }; do
   [ -n "$shape" ] || { echo "unknown shape $n (use 1-6)" >&2; exit 2; }
   bucket=predict-$shape-$RANDOM
   log "$shape: writing the data set and uploading it to $bucket"
-  "$WORKLOAD" setup "$shape" --dir "$W/data" "${q[@]}"
+  # ETL: twice the days, for a trained run's measured half.
+  setup_args=()
+  [ "$shape" = etl ] && setup_args=(--etl-days $((2 * etl_days)))
+  "$WORKLOAD" setup "$shape" --dir "$W/data" "${q[@]}" "${setup_args[@]}"
   aws s3 mb "s3://$bucket" >/dev/null
   aws s3 cp --recursive --quiet "$W/data" "s3://$bucket/"
   rm -rf "$W/data"

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "blobstore/base/mutex.h"
 #include "blobstore/fault_injection_blob_store.h"
 #include "blobstore/mem_blob_store.h"
 #include "fs/file_system.h"
@@ -69,6 +70,46 @@ class FileSystemCacheTest : public FsFixture {
     return names.ok() ? *names : std::vector<std::string>{};
   }
 };
+
+// An open that lets the kernel keep the file's pages is reported as an access of length 0: its
+// reads may never reach the filesystem, and the models learn from opens.
+TEST_F(FileSystemCacheTest, AnOpenTheKernelMayServeFromItsPageCacheIsReported) {
+  struct : predict::AccessSink {
+    void Record(const predict::AccessEvent& e) noexcept override {
+      base::MutexLock lock(&mu);
+      seen.push_back(e);
+    }
+    std::vector<predict::AccessEvent> events() {
+      base::MutexLock lock(&mu);
+      return seen;
+    }
+    base::Mutex mu;
+    std::vector<predict::AccessEvent> seen;
+  } sink;
+  access_ = &sink;
+  Mount({});
+  ASSERT_TRUE(blobstore::PutString(mem_, "d/f", "hello").ok());
+  InodeId f = Lookup(Lookup(kRootInode, "d"), "f");
+  bool keep = true;
+  EXPECT_EQ(Read(f, &keep), "hello");
+  EXPECT_FALSE(keep) << "the first open: the kernel has no pages of this version";
+  auto events = sink.events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].length, 5u);
+  EXPECT_TRUE(events[0].first_read);
+
+  EXPECT_EQ(Read(f, &keep), "hello");
+  ASSERT_TRUE(keep);
+  events = sink.events();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(*events[1].key, "d/f");
+  EXPECT_EQ(events[1].length, 0u) << "the open itself, before any read";
+  EXPECT_EQ(events[1].object_size, 5u);
+  EXPECT_TRUE(events[1].first_read);
+  EXPECT_EQ(events[2].length, 5u) << "a read that did reach us is reported as before";
+  EXPECT_FALSE(events[2].first_read);
+  fs_.reset();  // before the sink goes
+}
 
 TEST_F(FileSystemCacheTest, AnotherWritersChangeShowsOnlyAfterTheListingTtl) {
   ASSERT_TRUE(blobstore::PutString(mem_, "d/old", "x").ok());

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "blobstore/base/mutex.h"
+#include "blobstore/shadow/materializer.h"
 #include "tests/fs/fs_fixture.h"
 
 namespace shadowfs::fs {
@@ -80,6 +81,37 @@ TEST_F(OfflineTest, AConfidentShadowAnswersWithoutThePrimaryAfterForget) {
   ASSERT_TRUE(fs_->GetAttr(f).ok());
   Advance(std::chrono::seconds(2));
   EXPECT_EQ(Read(f), "hello");
+  EXPECT_EQ(faults_.total_calls(), 0);
+}
+
+// A prefetch's GET tells the version: the first lookup of a prefetched file, never seen by
+// this mount, asks nothing either.
+TEST_F(OfflineTest, APrefetchedFilesFirstLookupAsksNothing) {
+  blobstore::PutOptions put;
+  put.metadata["mode"] = "33152";  // 0600, as s3fs stores it
+  auto info = blobstore::PutString(mem_, "d/p", "prefetched", put);
+  ASSERT_TRUE(info.ok());
+  InodeId d = Lookup(kRootInode, "d");
+  shadow::Materializer m(&mem_, store_.get(), {}, rt_.runtime());
+  m.SetVersionObserver([&](const blobstore::ObjectInfo& v) { fs_->LearnVersion(v); });
+  ASSERT_TRUE(m.Materialize({.key = "d/p", .expected_etag = info->etag}).ok());
+  Advance(std::chrono::seconds(2));  // past the listing cache of d
+  faults_.ResetCounters();
+  InodeId f = Lookup(d, "p");
+  EXPECT_EQ(faults_.total_calls(), 0);
+  auto attr = fs_->GetAttr(f);
+  ASSERT_TRUE(attr.ok());
+  EXPECT_EQ(attr->size, 10u);
+  EXPECT_EQ(attr->mode & 07777, 0600u) << "the metadata came with the GET";
+  EXPECT_EQ(Read(f), "prefetched");
+  EXPECT_EQ(faults_.total_calls(), 0);
+  // A version learned otherwise is not overwritten by a prefetch's (crossed answers).
+  auto other = info.value();
+  other.etag = "crossed";
+  fs_->LearnVersion(other);
+  fs_->Forget(f, 1);
+  faults_.ResetCounters();
+  EXPECT_EQ(LookupAndRead(d, "p"), "prefetched");
   EXPECT_EQ(faults_.total_calls(), 0);
 }
 

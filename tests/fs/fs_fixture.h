@@ -31,7 +31,8 @@ class FsFixture : public ::testing::Test {
     fs_.reset();
     o.hostname = "test";
     auto fs = FileSystem::Create(
-        {.primary = &faults_, .store = store_.get(), .runtime = rt_.runtime()}, o);
+        {.primary = &faults_, .store = store_.get(), .access = access_, .runtime = rt_.runtime()},
+        o);
     ASSERT_TRUE(fs.ok()) << fs.status().ToString();
     fs_ = std::move(*fs);
   }
@@ -54,6 +55,7 @@ class FsFixture : public ::testing::Test {
   blobstore::MemBlobStore mem_{rt_.runtime().clock};
   blobstore::FaultInjectionBlobStore faults_{&mem_, rt_.runtime().clock};
   std::unique_ptr<shadow::ShadowStore> store_;
+  predict::AccessSink* access_ = nullptr;  // where the next Mount reports reads
   std::unique_ptr<FileSystem> fs_;
   Caller caller_{.uid = 1001, .gid = 1002, .pid = 0};
 };

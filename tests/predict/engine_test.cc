@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 
 #include "blobstore/base/runtime.h"
 #include "predict/key_table.h"
@@ -22,7 +23,7 @@ class RecordingSink final : public base::PrefetchSink {
   explicit RecordingSink(base::Clock* clock) : clock_(clock) {}
   bool Offer(base::PrefetchRequest r) override {
     offers.push_back(r);
-    if (!accept) return false;
+    if (!accept || present.contains(r.key)) return false;
     if (engine != nullptr && complete) {
       engine->OnPrefetchDone(
           {r.key, r.offset, r.length == 0 ? 100 : r.length, true, clock_->Now()});
@@ -32,6 +33,7 @@ class RecordingSink final : public base::PrefetchSink {
   Engine* engine = nullptr;
   bool accept = true;
   bool complete = true;
+  std::set<std::string> present;  // refused, as the Materializer refuses complete shadows
   std::vector<base::PrefetchRequest> offers;
 
  private:
@@ -50,15 +52,16 @@ class EngineTest : public ::testing::Test {
     return std::move(*e);
   }
 
-  // Opens and reads `key` whole (100 bytes), one second after the previous read.
-  void Read(Engine* e, const std::string& key, bool from_shadow = false) {
+  // Opens and reads `key` whole (100 bytes), one second after the previous read. `length` 0: an
+  // open whose reads the kernel's page cache serves.
+  void Read(Engine* e, const std::string& key, bool from_shadow = false, uint64_t length = 100) {
     rt_.fake_clock()->Advance(seconds(1));
     AccessEvent ev;
     ev.key = std::make_shared<const std::string>(key);
     ev.process_name = std::make_shared<const std::string>("job");
     ev.etag = std::make_shared<const std::string>("etag-" + key);
     ev.object_size = 100;
-    ev.length = 100;
+    ev.length = length;
     ev.time = rt_.fake_clock()->Now();
     ev.first_read = true;
     ev.from_shadow = from_shadow;
@@ -114,6 +117,34 @@ TEST_F(EngineTest, LearnsARepeatingSequenceAndPrefetchesTheNextFile) {
 
   EXPECT_GT(e->ReuseProbability("e", rt_.fake_clock()->Now()), 0.0);
   EXPECT_EQ(e->ReuseProbability("never-seen", rt_.fake_clock()->Now()), 0.0);
+}
+
+// Opens served from the page cache (events of length 0) teach the models that learn from opens
+// and label predictions, but are not demand reads: nothing reached the filesystem.
+TEST_F(EngineTest, CachedOpensTeachTheModelsButAreNotDemandReads) {
+  auto e = Make();
+  for (char c = 'a'; c <= 'j'; ++c) {
+    Read(e.get(), std::string(1, c));
+    sink_.present.insert(std::string(1, c));  // read through into the store
+  }
+  for (int pass = 0; pass < 29; ++pass) {
+    for (char c = 'a'; c <= 'j'; ++c) Read(e.get(), std::string(1, c), true, /*length=*/0);
+  }
+  rt_.fake_clock()->Advance(seconds(601));  // every label given, every request forgotten
+  e->Tick();
+  Accounting a = e->accounting();
+  EXPECT_EQ(a.events, 300u);
+  EXPECT_EQ(a.demand_reads, 10u);
+  EXPECT_EQ(a.covered_reads, 0u);
+  EXPECT_GT(a.labelled_predictions, 200u);
+  EXPECT_LT(a.calibration_error, 0.3) << "the opens labelled the predictions right";
+  EXPECT_EQ(a.overall.prefetches, 0u) << "the store held every file";
+  sink_.offers.clear();
+  sink_.present.erase("d");  // evicted
+  Read(e.get(), "c");
+  ASSERT_FALSE(sink_.offers.empty()) << "the sequence was learned from opens; threshold "
+                                     << a.threshold << ", labelled " << a.labelled_predictions;
+  EXPECT_EQ(sink_.offers[0].key, "d");
 }
 
 TEST_F(EngineTest, HorizonLabelsAndAccountsEveryPrediction) {

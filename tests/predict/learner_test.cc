@@ -61,6 +61,24 @@ TEST(LearnerTest, AnUninformativeExpertConvergesToTheBaseRate) {
   }
 }
 
+// Before any label, a lone expert's score is taken about at its word, agreement raises it, and
+// a candidate no expert scores is unlikely.
+TEST(LearnerTest, AColdLearnerTakesALoneExpertAtItsWord) {
+  Learner learner({"a", "b", "c"});
+  auto predict = [&](float a, float b) {
+    Features x(learner.num_features(), 0);
+    x[0] = a;
+    x[1] = b;
+    learner.SetExtras(1 << 20, 0, &x);
+    return learner.Predict(x);
+  };
+  for (float s : {0.3f, 0.5f, 0.75f, 0.8f}) EXPECT_NEAR(predict(s, 0), s, 0.035) << s;
+  EXPECT_LT(predict(0, 0), 0.15);
+  EXPECT_GT(predict(0.75f, 0.75f), 0.9);
+  EXPECT_LT(predict(0.75f, 0), 0.8) << "below the initial threshold alone";
+  EXPECT_GE(predict(0.95f, 0), 0.8) << "a confident expert alone passes it";
+}
+
 TEST(LearnerTest, ReliabilityBinsReportAMiscalibratedStream) {
   Learner learner({"a"});
   Features x(learner.num_features(), 0);

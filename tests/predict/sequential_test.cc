@@ -24,6 +24,18 @@ SequentialExpert::Options Opts() {
   return o;
 }
 
+// An open the page cache serves (length 0) reads no range: no stream, nothing proposed, and the
+// stream of the reads that follow starts as it would without it.
+TEST(SequentialExpertTest, AnOpenServedFromThePageCacheStartsNoStream) {
+  KeyTable keys(100);
+  AccessMaker make(&keys);
+  SequentialExpert expert(Opts(), &keys);
+  std::vector<Candidate> out;
+  for (int i = 0; i < 8; ++i) expert.Observe(make.Open("big.bin", "cat", i, 64 * kMiB, 0, 0), &out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(expert.Score(make.Open("big.bin", "cat", 9, 64 * kMiB, 0, 0).key, At(9)), 0.0);
+}
+
 TEST(SequentialExpertTest, ProposesTheNextWindowAndDoublesIt) {
   KeyTable keys(100);
   AccessMaker make(&keys);

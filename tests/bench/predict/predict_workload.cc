@@ -34,11 +34,16 @@ using SteadyClock = std::chrono::steady_clock;
 struct Sizes {
   // ml: epochs over small files, reshuffled each epoch, read by a few loader threads.
   int ml_files = 5000, ml_kib = 16, ml_epochs = 3, ml_threads = 4;
+  // The shuffle's seed: a training run (shadowfs-trained) uses another, so that the measured run
+  // cannot be predicted by remembering the training run's order.
+  int ml_seed = 1;
   // build: a header tree read in one fixed include order, once per compile.
   int build_headers = 400, build_kib = 8, build_runs = 5;
   // etl: one date=YYYY-MM-DD/ partition read at the same time of every simulated day.
   int etl_days = 5, etl_parts = 8, etl_kib = 512;
+  int etl_first_day = 0;  // run: the first day's partition (a trained run goes on after 5 days)
   double etl_time_scale = 1440;  // simulated seconds per real second (a day = 60 s)
+  double etl_anchor_real = 0;    // run: day 0's job starts at this real Unix time (0: now)
   // seq: large files read start to end in 1 MiB calls.
   int seq_files = 1, seq_mib = 1024;
   // columnar: per query and file, the footer then a few column chunks at random offsets.
@@ -126,7 +131,7 @@ bool Setup(const std::string& shape, const Sizes& z, const std::string& dir) {
 void RunMl(Recorder* rec, const Sizes& z, const std::string& dir) {
   std::vector<int> order(static_cast<size_t>(z.ml_files));
   for (int i = 0; i < z.ml_files; ++i) order[static_cast<size_t>(i)] = i;
-  Rng rng(1);
+  Rng rng(static_cast<uint64_t>(z.ml_seed));
   for (int epoch = 0; epoch < z.ml_epochs; ++epoch) {
     rng.Shuffle(&order);
     // Loader threads take the epoch's files in order, like a DataLoader's workers.
@@ -156,17 +161,26 @@ void RunBuild(Recorder* rec, const Sizes& z, const std::string& dir) {
 
 // Returns the job time only: the sleeps between simulated days are not the workload's.
 double RunEtl(Recorder* rec, const Sizes& z, const std::string& dir) {
-  // The mount's calendar runs etl_time_scale times faster from its start (--time-scale), so a
-  // real sleep of 86400 / scale seconds is one simulated day: the job starts at the same
-  // simulated time every day.
+  // The mount's calendar runs etl_time_scale times faster (--time-scale), so 86400 / scale real
+  // seconds are one simulated day: the job starts at the same simulated time every day. With
+  // --etl-anchor, day 0 starts at that real time, which the mount's --time-anchor maps to the
+  // simulated time of the job.
   auto day = std::chrono::duration<double>(86400.0 / z.etl_time_scale);
   auto start = SteadyClock::now();
+  if (z.etl_anchor_real > 0) {
+    const double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    start += std::chrono::duration_cast<SteadyClock::duration>(
+        std::chrono::duration<double>(z.etl_anchor_real - now));
+  }
   double busy = 0;
   for (int d = 0; d < z.etl_days; ++d) {
     std::this_thread::sleep_until(start +
                                   std::chrono::duration_cast<SteadyClock::duration>(day * d));
     auto t0 = SteadyClock::now();
-    for (int p = 0; p < z.etl_parts; ++p) TimedRead(rec, dir, EtlFile(d, p), Content::kBinary);
+    for (int p = 0; p < z.etl_parts; ++p) {
+      TimedRead(rec, dir, EtlFile(z.etl_first_day + d, p), Content::kBinary);
+    }
     busy += std::chrono::duration<double>(SteadyClock::now() - t0).count();
   }
   return busy;
@@ -267,18 +281,29 @@ int main(int argc, char** argv) {
   std::string shape, dir;
   bool quick = false;
   Sizes z;
-  std::map<std::string, int*> ints = {
-      {"ml-files", &z.ml_files},           {"ml-kib", &z.ml_kib},
-      {"ml-epochs", &z.ml_epochs},         {"ml-threads", &z.ml_threads},
-      {"build-headers", &z.build_headers}, {"build-kib", &z.build_kib},
-      {"build-runs", &z.build_runs},       {"etl-days", &z.etl_days},
-      {"etl-parts", &z.etl_parts},         {"etl-kib", &z.etl_kib},
-      {"seq-files", &z.seq_files},         {"seq-mib", &z.seq_mib},
-      {"col-files", &z.col_files},         {"col-mib", &z.col_mib},
-      {"col-chunk-kib", &z.col_chunk_kib}, {"col-columns", &z.col_columns},
-      {"col-queries", &z.col_queries},     {"int-dirs", &z.int_dirs},
-      {"int-files", &z.int_files},         {"int-kib", &z.int_kib},
-      {"int-rounds", &z.int_rounds}};
+  std::map<std::string, int*> ints = {{"ml-files", &z.ml_files},
+                                      {"ml-kib", &z.ml_kib},
+                                      {"ml-epochs", &z.ml_epochs},
+                                      {"ml-threads", &z.ml_threads},
+                                      {"ml-seed", &z.ml_seed},
+                                      {"build-headers", &z.build_headers},
+                                      {"build-kib", &z.build_kib},
+                                      {"build-runs", &z.build_runs},
+                                      {"etl-days", &z.etl_days},
+                                      {"etl-first-day", &z.etl_first_day},
+                                      {"etl-parts", &z.etl_parts},
+                                      {"etl-kib", &z.etl_kib},
+                                      {"seq-files", &z.seq_files},
+                                      {"seq-mib", &z.seq_mib},
+                                      {"col-files", &z.col_files},
+                                      {"col-mib", &z.col_mib},
+                                      {"col-chunk-kib", &z.col_chunk_kib},
+                                      {"col-columns", &z.col_columns},
+                                      {"col-queries", &z.col_queries},
+                                      {"int-dirs", &z.int_dirs},
+                                      {"int-files", &z.int_files},
+                                      {"int-kib", &z.int_kib},
+                                      {"int-rounds", &z.int_rounds}};
   // Sizes given on the command line override the defaults and --quick: collect them first.
   std::map<std::string, int> given;
   double time_scale = 0;
@@ -292,6 +317,8 @@ int main(int argc, char** argv) {
     cmd->add_flag("--quick", quick, "Tiny sizes, to check the harness");
     cmd->add_option("--etl-time-scale", time_scale,
                     "Simulated seconds per real second; the mount's --time-scale");
+    cmd->add_option("--etl-anchor", z.etl_anchor_real,
+                    "Real Unix time of day 0's job; the REAL of the mount's --time-anchor");
     for (auto& [flag, target] : ints) cmd->add_option("--" + flag, given[flag]);
   }
   CLI11_PARSE(app, argc, argv);

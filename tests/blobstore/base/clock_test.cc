@@ -34,6 +34,22 @@ TEST(ScaledClockTest, CalendarRunsFasterMonotonicDoesNot) {
   EXPECT_EQ(clock.Now() - start, std::chrono::minutes(150));
 }
 
+// Anchored: the calendar reads the simulated anchor at the real anchor, whether the clock is made
+// before or after that moment.
+TEST(ScaledClockTest, AnAnchoredCalendarReadsTheAnchorAtItsRealTime) {
+  FakeClock base;
+  const WallTime real = base.Now() + std::chrono::seconds(3);
+  const WallTime sim = FromUnixSeconds(1'767'232'800);  // 2026-01-01T02:00:00Z
+  ScaledClock early(&base, 1440, real, sim);
+  EXPECT_EQ(early.Now(), sim - std::chrono::minutes(72)) << "3 s before: 72 simulated minutes";
+  base.Advance(std::chrono::seconds(3));
+  EXPECT_EQ(early.Now(), sim);
+  base.Advance(std::chrono::seconds(60));
+  ScaledClock late(&base, 1440, real, sim);
+  EXPECT_EQ(early.Now(), sim + std::chrono::hours(24));
+  EXPECT_EQ(late.Now(), sim + std::chrono::hours(24));
+}
+
 TEST(ScaledClockTest, ScaleOneFollowsTheBaseClock) {
   FakeClock base;
   base.Advance(std::chrono::seconds(10));

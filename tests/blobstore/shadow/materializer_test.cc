@@ -113,6 +113,28 @@ TEST_F(MaterializerTest, FetchesWholeObjectsAndChunkAlignedRanges) {
   EXPECT_EQ(m.stats().completed, 2u);
 }
 
+// The filesystem learns a prefetched object's version (and metadata) from the GET's answer.
+TEST_F(MaterializerTest, VersionObserverHearsTheVersionEachGetReturned) {
+  Materializer m(&faulty_, store_.get(), {}, rt_.runtime());
+  std::vector<blobstore::ObjectInfo> seen;
+  m.SetVersionObserver([&](const blobstore::ObjectInfo& v) { seen.push_back(v); });
+  blobstore::PutOptions put;
+  put.metadata["mode"] = "33188";
+  const std::string data = testing::RandomBytes(3 * kTestChunk, 7);
+  auto info = blobstore::PutString(mem_, "v", data, put);
+  ASSERT_TRUE(info.ok());
+  ASSERT_TRUE(m.Materialize({.key = "v", .expected_etag = info->etag}).ok());
+  ASSERT_EQ(seen.size(), 1u) << "once per request, not per piece";
+  EXPECT_EQ(seen[0].key, "v");
+  EXPECT_EQ(seen[0].etag, info->etag);
+  EXPECT_EQ(seen[0].size, data.size());
+  EXPECT_EQ(seen[0].metadata.at("mode"), "33188");
+  // A failed GET (the object changed) tells nothing.
+  ASSERT_TRUE(blobstore::PutString(mem_, "w", "new").ok());
+  EXPECT_FALSE(m.Materialize({.key = "w", .expected_etag = "stale"}).ok());
+  EXPECT_EQ(seen.size(), 1u);
+}
+
 // The prediction engine learns how its prefetches ended (timeliness, wasted bytes) from this.
 TEST_F(MaterializerTest, PrefetchListenerHearsHowEachAcceptedOfferEnded) {
   class Listener final : public base::PrefetchListener {
