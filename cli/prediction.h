@@ -103,8 +103,9 @@ nlohmann::json PredictionsJson(const std::vector<predict::Prediction>& predictio
 class OpsService;
 void RegisterPredictOps(OpsService& service, predict::Engine* engine);
 
-// A named thread that drains `ring` every 200 ms into the engine (may be null: events are only
-// counted) and into `also` (may be empty: the access log), and ticks the engine once a second.
+// A named thread that drains `ring` into the engine (may be null: events are only counted) and
+// into `also` (may be empty: the access log), every 5 ms while events come and up to every
+// 200 ms when idle, and ticks the engine once a second.
 // Joined (after a last drain and tick) by the destructor.
 class PredictionLoop {
  public:
@@ -116,7 +117,7 @@ class PredictionLoop {
 
  private:
   void Run();
-  void DrainOnce();
+  size_t DrainOnce();  // the events taken
 
   predict::EventRing* const ring_;
   predict::Engine* const engine_;

@@ -73,7 +73,8 @@ void Engine::Impl::Featurize(KeyId key, base::WallTime now, Features* x) const {
 }
 
 void Engine::Impl::Label(const LabelQueue::Pending& p, bool label) {
-  learner.Update(p.features, label, p.probability);
+  p.features.Unpack(&label_features);
+  learner.Update(label_features, label, p.probability);
 }
 
 void Engine::Impl::Hit(std::chrono::nanoseconds delay) {
@@ -109,11 +110,10 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
     const LabelQueue::Pending* pending = labels.Find(c.key, c.offset, c.length);
     if (requested && pending != nullptr) continue;  // nothing to learn or do
     double p;
-    const Features* features = &x;
     if (pending != nullptr && now - pending->created < kRescoreAfter) {
       // Scored a moment ago (experts re-propose the same ranges read after read): reuse it.
       p = pending->probability;
-      features = &pending->features;
+      pending->features.Unpack(&x);
     } else {
       Featurize(c.key, now, &x);
       // The proposer's own score (it may know more now than Score says) counts as its feature.
@@ -130,7 +130,7 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
     // Credited to the expert whose score weighed most in p, not to the one that scores the key
     // highest (recency scores every key just read, whatever its weight) nor to the proposer
     // (successor proposes what epoch's score makes likely).
-    const size_t best = learner.StrongestExpert(*features);
+    const size_t best = learner.StrongestExpert(x);
     if (requested || !options.prefetch || sink == nullptr) continue;
     auto d = planner.Admit(c.key, c.offset, c.length, obj->size, p, now, store,
                            accountant.unread_bytes());

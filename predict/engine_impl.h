@@ -85,6 +85,7 @@ struct Engine::Impl {
   // Scratch, kept to avoid allocating per access.
   std::vector<Candidate> cands GUARDED_BY(mu);
   std::vector<size_t> origin GUARDED_BY(mu);
+  Features label_features GUARDED_BY(mu);
 };
 
 }  // namespace shadowfs::predict

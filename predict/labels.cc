@@ -1,6 +1,7 @@
 #include "predict/labels.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace shadowfs::predict {
@@ -13,6 +14,18 @@ uint64_t End(uint64_t offset, uint64_t length) {
 }
 
 }  // namespace
+
+PackedFeatures::PackedFeatures(const Features& x)
+    : n_(static_cast<uint8_t>(std::min(x.size(), kMax))) {
+  for (size_t i = 0; i < n_; ++i) {
+    q_[i] = static_cast<uint8_t>(std::lround(std::clamp(x[i], 0.0f, 1.0f) * 255.0f));
+  }
+}
+
+void PackedFeatures::Unpack(Features* x) const {
+  x->resize(n_);
+  for (size_t i = 0; i < n_; ++i) (*x)[i] = (*this)[i];
+}
 
 LabelQueue::LabelQueue(size_t capacity, size_t per_key)
     : capacity_(std::max<size_t>(capacity, 1)), per_key_(std::max<size_t>(per_key, 1)) {}
@@ -45,7 +58,6 @@ void LabelQueue::Close(uint64_t seq) {
   Pending* p = At(seq);
   if (p == nullptr || !p->open) return;
   p->open = false;
-  p->features = Features();
   --open_;
   auto it = by_key_.find(p->key);
   if (it == by_key_.end()) return;
@@ -83,7 +95,7 @@ void LabelQueue::Add(KeyId key, uint64_t offset, uint64_t length, double probabi
   p.probability = static_cast<float>(probability);
   p.created = now;
   p.deadline = deadline;
-  p.features = std::move(features);
+  p.features = PackedFeatures(features);
   queue_.push_back(std::move(p));
   ++open_;
   by_key_[key].push_back(first_ + queue_.size() - 1);
@@ -136,7 +148,7 @@ void LabelQueue::ForEachOpen(const std::function<void(const Pending&)>& fn) cons
 
 size_t LabelQueue::MemoryBytes() const {
   size_t bytes = sizeof(*this) + by_key_.bucket_count() * sizeof(void*);
-  for (const Pending& p : queue_) bytes += sizeof(Pending) + p.features.capacity() * sizeof(float);
+  bytes += queue_.size() * sizeof(Pending);
   return bytes + by_key_.size() * (32 + sizeof(std::vector<uint64_t>) + per_key_ * 8);
 }
 

@@ -10,6 +10,7 @@
 // Not thread-safe: owned by the engine, called under its mutex.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -23,6 +24,25 @@
 
 namespace shadowfs::predict {
 
+// A prediction's features while it waits for its label: 8 bits each (every feature is in
+// [0, 1]: the experts' scores, scaled log size, recency, agreement), inline rather than on the
+// heap. A busy engine keeps tens of thousands of predictions open; floats in a vector cost
+// about 80 bytes more each. Features beyond kMax are dropped (the learner reads missing ones as
+// 0).
+class PackedFeatures {
+ public:
+  static constexpr size_t kMax = 16;
+  PackedFeatures() = default;
+  explicit PackedFeatures(const Features& x);
+  void Unpack(Features* x) const;  // reuses x's storage
+  size_t size() const { return n_; }
+  float operator[](size_t i) const { return i < n_ ? static_cast<float>(q_[i]) / 255.0f : 0.0f; }
+
+ private:
+  std::array<uint8_t, kMax> q_{};
+  uint8_t n_ = 0;
+};
+
 class LabelQueue {
  public:
   struct Pending {
@@ -34,7 +54,7 @@ class LabelQueue {
     bool hit = false;  // read before the deadline
     base::WallTime created{};
     base::WallTime deadline{};
-    Features features;
+    PackedFeatures features;
   };
   using LabelFn = std::function<void(const Pending& p, bool label)>;
   // Called for each prediction a read proves right, with how long after the prediction it came.

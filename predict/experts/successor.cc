@@ -112,7 +112,7 @@ void SuccessorExpert::Observe(const Access& access, std::vector<Candidate>* out)
 
   // The distribution of the next open, then the most probable chain beyond it.
   std::array<Guess, kMaxGuesses> guesses;
-  std::array<Guess, kMaxGuesses + 16> proposals;
+  std::array<Guess, kMaxGuesses + kMaxLookahead> proposals;
   size_t np = 0;
   auto propose = [&](KeyId key, double p) {
     if (key == access.key || p < options_.min_score) return;
@@ -126,7 +126,7 @@ void SuccessorExpert::Observe(const Access& access, std::vector<Candidate>* out)
   };
   History chain = h;
   double chain_p = 1.0;
-  for (size_t step = 0; step <= options_.lookahead; ++step) {
+  for (size_t step = 0; step <= std::min(options_.lookahead, kMaxLookahead - 1); ++step) {
     const size_t n = Predict(access.process, chain, &guesses);
     if (n == 0) break;
     if (step == 0) {

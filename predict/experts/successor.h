@@ -3,7 +3,8 @@
 // process name and the last 1, 2 or 3 keys that process opened; each context keeps its top
 // `kTop` successors with counts. Predictions blend the orders PPM-style (method C escapes: the
 // highest order with support speaks first, lower orders share what it leaves), then follow the
-// most probable successor `lookahead` steps ahead (an include chain), multiplying probabilities.
+// most probable successor `lookahead` steps ahead (an include chain, by default 16 steps: a
+// compiler reads a header faster than a prefetch arrives), multiplying probabilities.
 // Keying by process keeps a compiler's include chain and a shell's `ls` apart.
 //
 // Score(key) is the probability last proposed for `key` (within the horizon), else 0.
@@ -30,7 +31,10 @@ class SuccessorExpert final : public Expert {
   struct Options {
     size_t max_contexts = 1 << 17;
     size_t max_processes = 1024;
-    size_t lookahead = 6;     // steps followed along the most probable chain
+    // Steps followed along the most probable chain (at most kMaxLookahead). A compiler reads a
+    // header in a fraction of a millisecond and a prefetch takes a round trip, so a chain must be
+    // fetched well ahead of the reader to be ready in time.
+    size_t lookahead = 16;
     double min_score = 0.05;  // proposals below this are dropped
     size_t max_candidates = 16;
     std::chrono::seconds horizon{600};
@@ -69,6 +73,7 @@ class SuccessorExpert final : public Expert {
     double p;
   };
   static constexpr size_t kMaxGuesses = kTop * kMaxOrder;
+  static constexpr size_t kMaxLookahead = 32;
 
   static uint64_t ContextTag(KeyId process, const History& h, size_t order);
   static void AddSuccessor(Context* c, KeyId key);
