@@ -52,8 +52,8 @@ std::vector<std::unique_ptr<Expert>> MakeExperts(const ExpertsOptions& options, 
   PeriodicExpert::Options periodic;
   periodic.max_candidates = options.max_candidates;
   periodic.horizon = options.horizon;
-  // Proposals land shortly before the occurrence, well within the horizon.
-  periodic.lead = std::min<std::chrono::seconds>(periodic.lead, options.horizon / 2);
+  // The lead may exceed the horizon: the engine labels and accounts a proposal from the time
+  // its read is expected (Candidate::expected_read), not from when it was made.
   periodic.range = range;
   out.push_back(std::make_unique<PeriodicExpert>(periodic, keys, names));
 
