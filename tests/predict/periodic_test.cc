@@ -83,6 +83,18 @@ TEST_F(PeriodicExpertTest, NightlyJobPredictsTheNextDatePartition) {
             0.0);  // beyond the horizon
 }
 
+// The partition is proposed up to an hour before the job, so that it is in the store when the
+// job starts (and a Tick as coarse as a benchmark's scaled clock makes, 24 simulated minutes,
+// still lands in the window twice: once to ask for the listing, once to use it).
+TEST_F(PeriodicExpertTest, ProposesUpToAnHourAhead) {
+  for (int d = 0; d < 3; ++d) AddPartition(d);
+  ReadPartition(0, kNov21 + kDay + 2 * 3600);
+  ReadPartition(1, kNov21 + 2 * kDay + 2 * 3600);
+  next_expected_ = kNov21 + 3 * kDay + 2 * 3600;
+  EXPECT_TRUE(TickNames(next_expected_ - 3700).empty());
+  EXPECT_EQ(TickNames(next_expected_ - 3000).size(), 3u);
+}
+
 TEST_F(PeriodicExpertTest, RetriesUntilThePartitionIsWritten) {
   for (int d = 0; d < 2; ++d) AddPartition(d);
   ReadPartition(0, kNov21 + kDay + 2 * 3600);
