@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <string_view>
+#include <system_error>
 #include <thread>
 
 #include "blobstore/base/clock.h"
@@ -173,10 +175,16 @@ Result<DaemonConfig> MakeDaemonConfig(const MountCommandOptions& o,
   }
   c.time_scale = o.time_scale;
   if (!o.time_anchor.empty()) {
+    // Two Unix times, "REAL,SIM", each wholly a number.
+    auto number = [](std::string_view s, double* out) {
+      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+      return ec == std::errc() && end == s.data() + s.size() && *out > 0 && *out < 1e11;
+    };
+    const std::string_view anchor = o.time_anchor;
+    const size_t comma = anchor.find(',');
     double real = 0, sim = 0;
-    char comma = 0, extra = 0;
-    if (std::sscanf(o.time_anchor.c_str(), "%lf%c%lf%c", &real, &comma, &sim, &extra) != 3 ||
-        comma != ',' || !(real > 0 && sim > 0 && real < 1e11 && sim < 1e11)) {
+    if (comma == std::string_view::npos || !number(anchor.substr(0, comma), &real) ||
+        !number(anchor.substr(comma + 1), &sim)) {
       return Status::InvalidArgument("bad --time-anchor '" + o.time_anchor +
                                      "': use REAL,SIM in Unix seconds");
     }

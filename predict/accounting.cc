@@ -40,7 +40,9 @@ void Accountant::Requested(KeyId key, uint64_t offset, uint64_t length, size_t e
   r.length = length;
   r.expert = expert;
   r.requested = now;
-  open_[key].push_back(r);
+  KeyRecords& k = open_[key];
+  k.records.push_back(r);
+  Schedule(key, &k, now);  // the first Expire after the request works out the next event
   ++records_;
   unread_bytes_ += length;
   for (ExpertAccounting* a : {&overall_, &For(expert)}) {
@@ -52,7 +54,7 @@ void Accountant::Requested(KeyId key, uint64_t offset, uint64_t length, size_t e
 void Accountant::Refused(KeyId key, uint64_t offset, uint64_t length) {
   auto it = open_.find(key);
   if (it == open_.end()) return;
-  auto& recs = it->second;
+  auto& recs = it->second.records;
   for (auto r = recs.begin(); r != recs.end(); ++r) {
     if (r->offset != offset || r->length != length || r->finished != base::WallTime{}) continue;
     for (ExpertAccounting* a : {&overall_, &For(r->expert)}) {
@@ -71,7 +73,7 @@ void Accountant::Done(KeyId key, uint64_t offset, bool ok, uint64_t fetched,
                       base::WallTime finished) {
   auto it = open_.find(key);
   if (it == open_.end()) return;
-  auto& recs = it->second;
+  auto& recs = it->second.records;
   for (auto r = recs.begin(); r != recs.end(); ++r) {
     if (r->offset != offset || r->finished != base::WallTime{}) continue;
     if (!ok || (r->length == 0 && fetched == 0)) {
@@ -107,7 +109,7 @@ bool Accountant::Read(KeyId key, uint64_t offset, uint64_t length, base::WallTim
     return covered;
   }
   uint64_t end = length > kToEnd - offset ? kToEnd : offset + length;
-  auto& recs = it->second;
+  auto& recs = it->second.records;
   for (auto r = recs.begin(); r != recs.end();) {
     uint64_t r_end = r->length == 0 ? kToEnd : r->offset + r->length;
     uint64_t got = Overlap(offset, end, r->offset, r_end);
@@ -161,25 +163,47 @@ void Accountant::Close(Record& r, bool expired, const OutcomeFn& outcome) {
   r.reported = true;
 }
 
+void Accountant::Schedule(KeyId key, KeyRecords* k, base::WallTime when) {
+  if (k->scheduled != base::WallTime{} && k->scheduled <= when) return;
+  k->scheduled = when;
+  due_.push({when, key});
+}
+
 void Accountant::Expire(base::WallTime now, std::chrono::nanoseconds report_after,
                         const OutcomeFn& outcome) {
-  for (auto it = open_.begin(); it != open_.end();) {
-    auto& recs = it->second;
-    for (auto r = recs.begin(); r != recs.end();) {
-      if (r->requested + horizon_ > now) {
-        if (!r->reported && r->requested + report_after <= now) {
+  // Only the keys with something due: a tick costs what it expires, not every open prefetch.
+  while (!due_.empty() && due_.top().when <= now) {
+    const Due d = due_.top();
+    due_.pop();
+    auto it = open_.find(d.key);
+    if (it == open_.end() || it->second.scheduled != d.when) continue;  // stale
+    KeyRecords& k = it->second;
+    k.scheduled = base::WallTime{};
+    base::WallTime next = base::WallTime::max();
+    for (auto r = k.records.begin(); r != k.records.end();) {
+      const base::WallTime end = r->requested + horizon_;
+      if (end > now) {
+        const base::WallTime report =
+            r->requested + std::chrono::duration_cast<base::WallTime::duration>(report_after);
+        if (!r->reported && report <= now) {
           uint64_t useful = std::min(r->read_bytes, r->length);
           if (outcome) outcome(useful, r->length - useful);
           r->reported = true;
         }
+        if (!r->reported) next = std::min(next, report);
+        next = std::min(next, end);
         ++r;
         continue;
       }
       Close(*r, /*expired=*/true, outcome);
-      r = recs.erase(r);
+      r = k.records.erase(r);
       --records_;
     }
-    it = recs.empty() ? open_.erase(it) : std::next(it);
+    if (k.records.empty()) {
+      open_.erase(it);
+    } else {
+      Schedule(d.key, &k, next);
+    }
   }
 }
 
@@ -188,15 +212,15 @@ void Accountant::Forget(const std::vector<KeyId>& ids) {
     auto it = open_.find(id);
     if (it == open_.end()) continue;
     // A recycled key was not read for longer than anything else: its prefetches are waste.
-    for (Record& r : it->second) Close(r, /*expired=*/true, nullptr);
-    records_ -= it->second.size();
+    for (Record& r : it->second.records) Close(r, /*expired=*/true, nullptr);
+    records_ -= it->second.records.size();
     open_.erase(it);
   }
 }
 
 size_t Accountant::MemoryBytes() const {
   return sizeof(*this) + open_.bucket_count() * sizeof(void*) +
-         open_.size() * (32 + sizeof(KeyId) + sizeof(std::vector<Record>)) +
+         open_.size() * (32 + sizeof(KeyId) + sizeof(KeyRecords)) + due_.size() * sizeof(Due) +
          records_ * sizeof(Record) + experts_.size() * 2 * sizeof(ExpertAccounting);
 }
 

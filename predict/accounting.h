@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <queue>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -77,7 +78,19 @@ class Accountant {
     bool reported = false;  // the outcome went to OutcomeFn
   };
   // Closes a record: its outcome goes to the planner and the wasted counters.
+  // A key's open prefetches, and when they next need a look from Expire (zero: not queued).
+  struct KeyRecords {
+    std::vector<Record> records;
+    base::WallTime scheduled{};
+  };
+  struct Due {
+    base::WallTime when;
+    KeyId key;
+    bool operator>(const Due& o) const { return when > o.when; }
+  };
   void Close(Record& r, bool expired, const OutcomeFn& outcome);
+  // Queues a look at `key` at `when`, unless one is queued for earlier.
+  void Schedule(KeyId key, KeyRecords* k, base::WallTime when);
   ExpertAccounting& For(size_t expert) { return experts_[expert]; }
 
   const std::chrono::seconds horizon_;
@@ -90,7 +103,9 @@ class Accountant {
   uint64_t covered_bytes_ = 0;
   uint64_t unread_bytes_ = 0;
   size_t records_ = 0;
-  std::unordered_map<KeyId, std::vector<Record>> open_;  // prefetches within their horizon
+  std::unordered_map<KeyId, KeyRecords> open_;  // prefetches within their horizon
+  // Keys in the order their records next need a look (stale entries are skipped).
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
 
   // What ExportMetrics sent last (counters only go up: it adds the differences).
   struct Exported {

@@ -73,7 +73,7 @@ void LabelQueue::PopClosed() {
 }
 
 void LabelQueue::Add(KeyId key, uint64_t offset, uint64_t length, double probability,
-                     base::WallTime now, base::WallTime deadline, Features features) {
+                     base::WallTime now, base::WallTime deadline, const Features& features) {
   std::vector<uint64_t>& seqs = by_key_[key];
   if (seqs.size() >= per_key_) {
     uint64_t oldest = seqs.front();
@@ -96,7 +96,7 @@ void LabelQueue::Add(KeyId key, uint64_t offset, uint64_t length, double probabi
   p.created = now;
   p.deadline = deadline;
   p.features = PackedFeatures(features);
-  queue_.push_back(std::move(p));
+  queue_.push_back(p);
   ++open_;
   by_key_[key].push_back(first_ + queue_.size() - 1);
 }

@@ -69,7 +69,7 @@ class LabelQueue {
   // That prediction, or nullptr.
   const Pending* Find(KeyId key, uint64_t offset, uint64_t length) const;
   void Add(KeyId key, uint64_t offset, uint64_t length, double probability, base::WallTime now,
-           base::WallTime deadline, Features features);
+           base::WallTime deadline, const Features& features);
   // Marks as hits the open predictions of `key` that the read overlaps.
   void Read(KeyId key, uint64_t offset, uint64_t length, base::WallTime time, const HitFn& fn);
   // Labels the open predictions whose deadline passed (1: hit, 0: not).

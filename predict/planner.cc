@@ -109,6 +109,7 @@ std::optional<Planner::Decision> Planner::Admit(KeyId key, uint64_t offset, uint
   std::erase_if(ranges, [&](const Range& r) { return r.expires <= now; });
   if (ranges.size() >= kRangesPerKey) ranges.erase(ranges.begin());
   ranges.push_back({d.offset, End(d.offset, d.length), now + options_.horizon});
+  expiries_.push({now + options_.horizon, key});
   return d;
 }
 
@@ -160,9 +161,14 @@ void Planner::Adapt() {
 }
 
 void Planner::Expire(base::WallTime now) {
-  for (auto it = requested_.begin(); it != requested_.end();) {
+  // Only the keys whose ranges expire: a tick costs what it drops, not every range held.
+  while (!expiries_.empty() && expiries_.top().when <= now) {
+    const KeyId key = expiries_.top().key;
+    expiries_.pop();
+    auto it = requested_.find(key);
+    if (it == requested_.end()) continue;
     std::erase_if(it->second, [&](const Range& r) { return r.expires <= now; });
-    it = it->second.empty() ? requested_.erase(it) : std::next(it);
+    if (it->second.empty()) requested_.erase(it);
   }
 }
 
@@ -171,7 +177,8 @@ void Planner::Forget(const std::vector<KeyId>& ids) {
 }
 
 size_t Planner::MemoryBytes() const {
-  size_t bytes = sizeof(*this) + requested_.bucket_count() * sizeof(void*);
+  size_t bytes =
+      sizeof(*this) + requested_.bucket_count() * sizeof(void*) + expiries_.size() * sizeof(Expiry);
   for (const auto& [key, ranges] : requested_) {
     bytes += 32 + sizeof(key) + ranges.capacity() * sizeof(Range);
   }

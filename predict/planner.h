@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <queue>
 #include <unordered_map>
 #include <vector>
 
@@ -118,6 +119,13 @@ class Planner {
   double window_wasted_ = 0;
   double window_count_ = 0;
   std::unordered_map<KeyId, std::vector<Range>> requested_;
+  struct Expiry {
+    base::WallTime when;
+    KeyId key;
+    bool operator>(const Expiry& o) const { return when > o.when; }
+  };
+  // One entry per range requested, soonest first (entries of ranges already gone are skipped).
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries_;
 };
 
 }  // namespace shadowfs::predict
