@@ -33,13 +33,14 @@ Accountant::Accountant(std::vector<std::string> expert_names, std::chrono::secon
 }
 
 void Accountant::Requested(KeyId key, uint64_t offset, uint64_t length, size_t expert,
-                           base::WallTime now) {
+                           base::WallTime now, base::WallTime due) {
   expert = std::min(expert, experts_.size() - 1);
   Record r;
   r.offset = offset;
   r.length = length;
   r.expert = expert;
   r.requested = now;
+  r.due = std::max(now, due);
   KeyRecords& k = open_[key];
   k.records.push_back(r);
   Schedule(key, &k, now);  // the first Expire after the request works out the next event
@@ -181,10 +182,10 @@ void Accountant::Expire(base::WallTime now, std::chrono::nanoseconds report_afte
     k.scheduled = base::WallTime{};
     base::WallTime next = base::WallTime::max();
     for (auto r = k.records.begin(); r != k.records.end();) {
-      const base::WallTime end = r->requested + horizon_;
+      const base::WallTime end = r->due + horizon_;
       if (end > now) {
         const base::WallTime report =
-            r->requested + std::chrono::duration_cast<base::WallTime::duration>(report_after);
+            r->due + std::chrono::duration_cast<base::WallTime::duration>(report_after);
         if (!r->reported && report <= now) {
           uint64_t useful = std::min(r->read_bytes, r->length);
           if (outcome) outcome(useful, r->length - useful);

@@ -37,7 +37,10 @@ class Accountant {
   // A prefetch about to be offered to the sink (length 0: unknown until done), proposed by
   // expert number `expert`. Recorded before the offer so that a sink answering from inside Offer
   // finds it; Refused undoes it.
-  void Requested(KeyId key, uint64_t offset, uint64_t length, size_t expert, base::WallTime now);
+  // `due`: when the read is expected, if later than now (a proposal ahead of a nightly job):
+  // the horizon and the outcome's report count from then.
+  void Requested(KeyId key, uint64_t offset, uint64_t length, size_t expert, base::WallTime now,
+                 base::WallTime due = {});
   void Refused(KeyId key, uint64_t offset, uint64_t length);
   // The sink finished a prefetch; `fetched` is the bytes it stored (0 on failure).
   void Done(KeyId key, uint64_t offset, bool ok, uint64_t fetched, base::WallTime finished);
@@ -73,6 +76,7 @@ class Accountant {
     uint64_t read_bytes = 0;
     size_t expert = 0;
     base::WallTime requested{};
+    base::WallTime due{};       // max(requested, the expected read): the horizon counts from it
     base::WallTime finished{};  // zero: not yet
     bool was_read = false;
     bool reported = false;  // the outcome went to OutcomeFn

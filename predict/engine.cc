@@ -133,9 +133,9 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
     const size_t best = learner.StrongestExpert(x);
     if (requested || !options.prefetch || sink == nullptr) continue;
     auto d = planner.Admit(c.key, c.offset, c.length, obj->size, p, now, store,
-                           accountant.unread_bytes());
+                           accountant.unread_bytes(), c.expected_read);
     if (!d) continue;
-    accountant.Requested(c.key, d->offset, d->length, best, std::max(now, c.expected_read));
+    accountant.Requested(c.key, d->offset, d->length, best, now, c.expected_read);
     Offer o;
     o.key = c.key;
     o.decision = *d;

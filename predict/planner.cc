@@ -69,7 +69,8 @@ bool Planner::RequestedRecently(KeyId key, uint64_t offset, uint64_t length,
 std::optional<Planner::Decision> Planner::Admit(KeyId key, uint64_t offset, uint64_t length,
                                                 uint64_t object_size, double probability,
                                                 base::WallTime now, const StoreState& store,
-                                                uint64_t unread_prefetched) {
+                                                uint64_t unread_prefetched,
+                                                base::WallTime expected_read) {
   if (object_size != 0 && offset >= object_size) return std::nullopt;
   if (probability < EffectiveThreshold(store)) return std::nullopt;
   Decision d;
@@ -108,8 +109,9 @@ std::optional<Planner::Decision> Planner::Admit(KeyId key, uint64_t offset, uint
   std::vector<Range>& ranges = requested_[key];
   std::erase_if(ranges, [&](const Range& r) { return r.expires <= now; });
   if (ranges.size() >= kRangesPerKey) ranges.erase(ranges.begin());
-  ranges.push_back({d.offset, End(d.offset, d.length), now + options_.horizon});
-  expiries_.push({now + options_.horizon, key});
+  const base::WallTime expires = std::max(now, expected_read) + options_.horizon;
+  ranges.push_back({d.offset, End(d.offset, d.length), expires});
+  expiries_.push({expires, key});
   return d;
 }
 

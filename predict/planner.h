@@ -67,10 +67,12 @@ class Planner {
   };
   // Decides on one candidate (length 0: to the end of an object of `object_size`, 0 unknown) and,
   // if yes, reserves its budgets and marks the range as requested. `unread_prefetched` is the
-  // bytes prefetched and not yet read (from the accounting).
+  // bytes prefetched and not yet read (from the accounting). A range asked for ahead of its
+  // expected read (`expected_read` later than `now`: a nightly job's input) counts as requested
+  // until a horizon after that read.
   std::optional<Decision> Admit(KeyId key, uint64_t offset, uint64_t length, uint64_t object_size,
                                 double probability, base::WallTime now, const StoreState& store,
-                                uint64_t unread_prefetched);
+                                uint64_t unread_prefetched, base::WallTime expected_read = {});
   // True if the range is in flight or was prefetched within the horizon (cheap: call it before
   // scoring a candidate).
   bool Requested(KeyId key, uint64_t offset, uint64_t length, base::WallTime now) const;

@@ -18,6 +18,21 @@ class AccountingTest : public ::testing::Test {
   };
 };
 
+// A prefetch asked for an hour ahead of its expected read (a nightly job's input) is judged from
+// that read: not waste while the job has not come, useful and timely when it reads it.
+TEST_F(AccountingTest, AHorizonCountsFromTheExpectedRead) {
+  acc_.Requested(1, 0, 100, 0, kT0, kT0 + seconds(3600));
+  acc_.Done(1, 0, true, 100, kT0 + seconds(2));
+  acc_.Expire(kT0 + seconds(3000), seconds(30), outcome_);
+  EXPECT_EQ(wasted_outcomes_, 0u) << "the read is not due yet";
+  EXPECT_TRUE(acc_.Read(1, 0, 100, kT0 + seconds(3610), /*from_shadow=*/true, false, outcome_));
+  EXPECT_EQ(useful_outcomes_, 100u);
+  Accounting a = acc_.Snapshot();
+  EXPECT_EQ(a.overall.timely_prefetches, 1u);
+  EXPECT_EQ(a.covered_reads, 1u);
+  EXPECT_EQ(a.overall.wasted_bytes, 0u);
+}
+
 TEST_F(AccountingTest, PrecisionCoverageAndTimeliness) {
   // Three prefetches of 100 bytes: one read whole in time, one read half and late, one never.
   acc_.Requested(1, 0, 100, 0, kT0);

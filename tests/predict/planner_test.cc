@@ -17,6 +17,17 @@ PlannerOptions Options() {
   return o;
 }
 
+// A range asked for ahead of its expected read counts as requested until a horizon after it.
+TEST(PlannerTest, ARangeAskedForAheadStaysRequestedUntilAfterItsRead) {
+  Planner p(PlannerOptions{});
+  ASSERT_TRUE(p.Admit(1, 0, 0, kMiB, 0.9, kT0, {}, 0, kT0 + seconds(3600)));
+  p.Expire(kT0 + seconds(3000));
+  EXPECT_TRUE(p.Requested(1, 0, 100, kT0 + seconds(3610))) << "read an hour later: prefetched";
+  EXPECT_FALSE(p.Admit(1, 0, 0, kMiB, 0.9, kT0 + seconds(1800), {}, 0)) << "not asked twice";
+  p.Expire(kT0 + seconds(4201));
+  EXPECT_FALSE(p.Requested(1, 0, 100, kT0 + seconds(4201)));
+}
+
 TEST(PlannerTest, AdmitsConfidentCandidatesAndResolvesRanges) {
   Planner p(Options());
   EXPECT_DOUBLE_EQ(p.threshold(), 0.8);
