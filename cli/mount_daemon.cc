@@ -294,6 +294,8 @@ int RunMountDaemon(const DaemonConfig& config, base::UniqueFd ready_fd) {
   predict::EngineOptions engine_options;
   engine_options.state_path = config.store_dir + "/predict.db";
   engine_options.prefetch = config.prediction;
+  // The filesystem's readahead follows each open file's stream; the engine predicts across files.
+  engine_options.readahead_owns_open_file = true;
   auto engine = predict::Engine::Create(engine_options, {&names, &store_view, runtime});
   if (!engine.ok()) return fail(engine.status().WithContext("prediction engine"));
   (*store)->SetScorer(engine->get());

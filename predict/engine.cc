@@ -94,7 +94,8 @@ void Engine::Impl::Outcome(uint64_t useful, uint64_t wasted) {
 }
 
 void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& from,
-                        base::WallTime now, const StoreState& store, std::vector<Offer>* offers) {
+                        base::WallTime now, const StoreState& store, std::vector<Offer>* offers,
+                        KeyId readahead) {
   Features x;
   for (size_t i = 0; i < cs->size(); ++i) {
     const Candidate& c = (*cs)[i];
@@ -131,7 +132,7 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
     // highest (recency scores every key just read, whatever its weight) nor to the proposer
     // (successor proposes what epoch's score makes likely).
     const size_t best = learner.StrongestExpert(x);
-    if (requested || !options.prefetch || sink == nullptr) continue;
+    if (requested || !options.prefetch || sink == nullptr || c.key == readahead) continue;
     auto d = planner.Admit(c.key, c.offset, c.length, obj->size, p, now, store,
                            accountant.unread_bytes(), c.expected_read);
     if (!d) continue;
@@ -273,7 +274,8 @@ void Engine::Observe(const AccessEvent& event) {
       m.experts[i]->Observe(a, &m.cands);
       m.origin.resize(m.cands.size(), i);
     }
-    if (!m.cands.empty()) m.Plan(&m.cands, m.origin, event.time, store, &offers);
+    const KeyId readahead = m.options.readahead_owns_open_file ? a.key : kNoKey;
+    if (!m.cands.empty()) m.Plan(&m.cands, m.origin, event.time, store, &offers, readahead);
     sink = m.sink;
   }
   if (sink != nullptr) m.OfferAll(sink, &offers);

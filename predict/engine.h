@@ -45,6 +45,10 @@ struct EngineOptions {
   // Prefetching on (the default) or off. Off still learns and accounts (what it would have
   // prefetched is neither fetched nor counted as prefetched).
   bool prefetch = true;
+  // The reader of a file has its own readahead (the mount's FileSystem fetches ahead of a
+  // sequential stream into the shadow): proposals of the file being read are then left to it
+  // and only learned from, since two readaheads of one stream fetch its bytes twice.
+  bool readahead_owns_open_file = false;
   // The planner's threshold adapts to hold this byte precision.
   double target_precision = 0.8;
   // Budgets.

@@ -41,8 +41,12 @@ struct Engine::Impl {
   StoreState ReadStore() const;  // asked before taking mu: the store may call us under its lock
   KeyId InternProcess(const std::string& name, std::string_view* view) REQUIRES(mu);
   // Scores `cands` (proposed by experts `origin`), queues their labels and admits prefetches.
+  // Scores `cands` (proposed by experts `origin`), labels them and offers what the planner
+  // admits; candidates of `readahead` (the file being read, when its reader has a readahead of
+  // its own) are scored and labelled only.
   void Plan(std::vector<Candidate>* cands, const std::vector<size_t>& origin, base::WallTime now,
-            const StoreState& store, std::vector<Offer>* offers) REQUIRES(mu);
+            const StoreState& store, std::vector<Offer>* offers, KeyId readahead = kNoKey)
+      REQUIRES(mu);
   // The features of `key`: every expert's score, then the extras.
   void Featurize(KeyId key, base::WallTime now, Features* x) const REQUIRES(mu);
   void Label(const LabelQueue::Pending& p, bool label) REQUIRES(mu);

@@ -147,6 +147,60 @@ TEST_F(EngineTest, CachedOpensTeachTheModelsButAreNotDemandReads) {
   EXPECT_EQ(sink_.offers[0].key, "d");
 }
 
+// An expert that always expects the next 100 bytes of the file just read, sure of it.
+class NextRangeExpert final : public Expert {
+ public:
+  std::string_view name() const override { return "next_range"; }
+  void Observe(const Access& a, std::vector<Candidate>* out) override {
+    out->push_back({a.key, a.offset + 100, 100, 1.0, a.time});
+  }
+  double Score(KeyId, base::WallTime) const override { return 1.0; }
+  void Forget(const std::vector<KeyId>&) override {}
+  size_t MemoryBytes() const override { return 0; }
+  std::string Save(const std::function<std::string_view(KeyId)>&) const override { return ""; }
+  base::Status Load(std::string_view, const std::function<KeyId(std::string_view)>&) override {
+    return base::Status::Ok();
+  }
+};
+
+// With a reader that has its own readahead (the mount), the open file's next ranges are left to
+// it: learned from, never prefetched twice.
+TEST_F(EngineTest, TheOpenFilesRangesAreLeftToTheReadersReadahead) {
+  for (bool owned : {false, true}) {
+    EngineOptions options;
+    options.readahead_owns_open_file = owned;
+    EngineDeps deps;
+    deps.runtime = rt_.runtime();
+    auto e = Engine::CreateWithExperts(options, deps, [](KeyTable*, NamespaceView*) {
+      std::vector<std::unique_ptr<Expert>> experts;
+      experts.push_back(std::make_unique<NextRangeExpert>());
+      return experts;
+    });
+    ASSERT_TRUE(e.ok());
+    sink_.engine = e->get();
+    (*e)->AttachSink(&sink_);
+    sink_.offers.clear();
+    for (int i = 0; i < 5; ++i) {
+      rt_.fake_clock()->Advance(seconds(1));
+      AccessEvent ev;
+      ev.key = std::make_shared<const std::string>("big");
+      ev.object_size = 10000;
+      ev.offset = 100 * static_cast<uint64_t>(i);
+      ev.length = 100;
+      ev.time = rt_.fake_clock()->Now();
+      ev.first_read = i == 0;
+      (*e)->Observe(ev);
+    }
+    if (owned) {
+      EXPECT_TRUE(sink_.offers.empty());
+      EXPECT_FALSE((*e)->Top("", 10).empty()) << "still predicted, to be labelled and learned";
+    } else {
+      EXPECT_FALSE(sink_.offers.empty());
+    }
+    sink_.engine = nullptr;
+  }
+}
+
 TEST_F(EngineTest, HorizonLabelsAndAccountsEveryPrediction) {
   auto e = Make();
   Cycle(e.get(), 30);
