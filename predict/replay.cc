@@ -83,9 +83,20 @@ class Replayer::Sim final : public base::PrefetchSink, public StoreView {
   // mount keeps what it fetched for a read as a shadow). Oldest first out when over capacity.
   void Store(const std::string& key, uint64_t offset, uint64_t length) {
     if (length == 0) return;
-    stored_.push_back({key, offset, length});
-    by_key_[key].push_back({offset, offset + length});
+    std::vector<std::pair<uint64_t, uint64_t>>& ranges = by_key_[key];
     used_ += length;
+    if (!stored_.empty() && stored_.back().key == key && !ranges.empty() &&
+        ranges.back() ==
+            std::make_pair(stored_.back().offset, stored_.back().offset + stored_.back().length) &&
+        ranges.back().second == offset) {
+      // The stream the last range ended: extend it, so that a file read in small pieces stays
+      // one range (Holds stays cheap).
+      stored_.back().length += length;
+      ranges.back().second += length;
+    } else {
+      stored_.push_back({key, offset, length});
+      ranges.emplace_back(offset, offset + length);
+    }
     while (used_ > options_.store_capacity_bytes && !stored_.empty()) Evict();
   }
 
