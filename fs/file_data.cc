@@ -231,29 +231,28 @@ void FileData::Impl::Report(uint64_t offset, uint64_t length, bool from_shadow,
   if (length == 0) return;  // at or past the end: nothing was read
   served_from_shadow.store(from_shadow, std::memory_order_relaxed);
   if (!deps.access) return;
+  predict::AccessEvent e = Event(snap);
+  e.offset = offset;
+  e.length = length;
+  e.from_shadow = from_shadow;
+  e.first_read = !reported_read.exchange(true, std::memory_order_relaxed);
+  deps.access->Record(e);
+}
+
+predict::AccessEvent FileData::Impl::Event(const Snapshot& snap) const {
   predict::AccessEvent e;
   e.key = snap.key;
   e.process_name = process_name;
-  e.offset = offset;
-  e.length = length;
   e.time = deps.runtime.clock->Now();
-  e.from_shadow = from_shadow;
   e.etag = snap.etag;
   e.object_size = snap.version.size;
-  e.first_read = !reported_read.exchange(true, std::memory_order_relaxed);
-  deps.access->Record(e);
+  return e;
 }
 
 void FileData::ReportCachedOpen() {
   Impl& d = *impl_;
   if (!d.deps.access || d.reported_read.exchange(true, std::memory_order_relaxed)) return;
-  Impl::Snapshot snap = d.Snap();
-  predict::AccessEvent e;
-  e.key = snap.key;
-  e.process_name = d.process_name;
-  e.time = d.deps.runtime.clock->Now();
-  e.etag = snap.etag;
-  e.object_size = snap.version.size;
+  predict::AccessEvent e = d.Event(d.Snap());  // no range: length 0
   e.first_read = true;
   d.deps.access->Record(e);
 }

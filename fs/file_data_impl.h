@@ -60,6 +60,8 @@ struct FileData::Impl {
   base::Status EnsureStaging() REQUIRES(writer_mu_);
   base::Status FetchBaseChunk(uint32_t index) REQUIRES(writer_mu_);
   void Report(uint64_t offset, uint64_t length, bool from_shadow, const Snapshot& snap);
+  // An access event of this file's version (key, process, time, ETag, size), without a range.
+  predict::AccessEvent Event(const Snapshot& snap) const;
 
   const FileDataDeps deps;
   std::shared_ptr<const std::string> process_name;

@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "tests/blobstore/s3/rgw_test_env.h"
 #include "tests/fs/fuse_test_util.h"
@@ -92,7 +94,18 @@ void ExerciseCommands(const std::string& m) {
   // Reads from a shadow count as hits.
   // (warmup filled the store, not the kernel's page cache: this read reaches the mount.)
   ASSERT_EQ(ReadFile(m + "/dir/two"), "two");
-  Json stats = CliJson({"stats", m});
+  // The engine takes the read path's events within 5 to 200 ms: poll, with a deadline.
+  Json stats;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    stats = CliJson({"stats", m});
+    const auto prediction = stats.find("prediction");
+    if (prediction != stats.end() && prediction->is_object() &&
+        prediction->value("demand_reads", 0) > 0) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (std::chrono::steady_clock::now() < deadline);
   EXPECT_GT(stats["reads"].at("from_shadow").get<int>(), 0) << stats.dump();
   EXPECT_TRUE(stats.at("hit_ratio").is_number());
   EXPECT_GT(stats["store"].at("used_bytes").get<int64_t>(), 0);
