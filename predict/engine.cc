@@ -111,7 +111,7 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
     const LabelQueue::Pending* pending = labels.Find(c.key, c.offset, c.length);
     if (requested && pending != nullptr) continue;  // nothing to learn or do
     double p;
-    if (pending != nullptr && now - pending->created < kRescoreAfter) {
+    if (pending != nullptr && now - pending->created() < kRescoreAfter) {
       // Scored a moment ago (experts re-propose the same ranges read after read): reuse it.
       p = pending->probability;
       pending->features.Unpack(&x);
@@ -126,7 +126,11 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
       // A prediction of a read later than now (a nightly job's partition, proposed ahead of
       // it) is judged from when the read was expected, not from when it was made.
       const base::WallTime due = std::max(now, c.expected_read);
-      if (pending == nullptr) labels.Add(c.key, c.offset, c.length, p, due, due + LabelWindow(), x);
+      if (pending == nullptr) {
+        labels.Add(c.key, c.offset, c.length, p, due, due + LabelWindow(), x,
+                   [this](const LabelQueue::Pending& q, bool label)
+                       NO_THREAD_SAFETY_ANALYSIS { Label(q, label); });
+      }
     }
     // Credited to the expert whose score weighed most in p, not to the one that scores the key
     // highest (recency scores every key just read, whatever its weight) nor to the proposer
@@ -143,7 +147,7 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
     o.request.key = std::string(keys->Name(c.key));
     o.request.offset = d->offset;
     o.request.length = d->length;
-    o.request.expected_etag = obj->etag;
+    o.request.expected_etag = keys->etag(c.key);
     o.request.probability = p;
     o.request.expected_read = c.expected_read == base::WallTime{} ? now : c.expected_read;
     o.request.expert = std::string(experts.empty() ? "" : experts[best]->name());
@@ -251,11 +255,11 @@ void Engine::Observe(const AccessEvent& event) {
     const KeyTable::Object* obj = m.keys->object(a.key);
     std::string_view etag = event.etag ? std::string_view(*event.etag) : std::string_view();
     if (obj != nullptr &&
-        (event.object_size != obj->size || (!etag.empty() && etag != obj->etag))) {
-      m.keys->SetObject(a.key, event.object_size, etag.empty() ? obj->etag : std::string(etag));
-      obj = m.keys->object(a.key);
+        (event.object_size != obj->size || (!etag.empty() && etag != m.keys->etag(a.key)))) {
+      m.keys->SetObject(a.key, event.object_size,
+                        etag.empty() ? std::string(m.keys->etag(a.key)) : std::string(etag));
     }
-    a.etag = obj != nullptr ? std::string_view(obj->etag) : etag;
+    a.etag = obj != nullptr ? m.keys->etag(a.key) : etag;
 
     // An open served from the page cache (length 0) read the file: a prediction of any of its
     // ranges was right. It is not a demand read of ours, so it is not accounted.

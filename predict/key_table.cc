@@ -164,7 +164,6 @@ void KeyTable::Compact() {
     if (names_[id].length == kFree) continue;
     names_[id] = move(names_[id]);
     etags_[id] = move(etags_[id]);
-    objects_[id].etag = View(etags_[id]);
   }
 }
 
@@ -192,7 +191,11 @@ void KeyTable::SetObject(KeyId id, uint64_t size, std::string_view etag) {
     garbage_bytes_ += span.length;
     span = Store(etag);
   }
-  objects_[id].etag = View(span);
+}
+
+std::string_view KeyTable::etag(KeyId id) const {
+  if (id >= names_.size() || names_[id].length == kFree) return {};
+  return View(etags_[id]);
 }
 
 const KeyTable::Object* KeyTable::object(KeyId id) const {

@@ -37,16 +37,17 @@ class KeyTable {
   std::optional<KeyId> Find(std::string_view key) const;
   std::string_view Name(KeyId id) const;  // "" for an id not in use
 
-  // What the engine knows of the object behind `id`. `etag` views the table's arena: valid until
-  // the next Release (which may compact the arena) or SetObject of this id.
+  // What the engine knows of the object behind `id` (16 bytes per id).
   struct Object {
     uint64_t size = 0;
-    std::string_view etag;  // "" unknown
     base::WallTime last_touch{};
   };
   void Touch(KeyId id, base::WallTime when);
   void SetObject(KeyId id, uint64_t size, std::string_view etag);
   const Object* object(KeyId id) const;  // nullptr for an id not in use
+  // The object's ETag ("" unknown), a view of the table's arena: valid until the next Release
+  // (which may compact the arena) or SetObject of this id.
+  std::string_view etag(KeyId id) const;
 
   size_t size() const;
   size_t capacity() const;

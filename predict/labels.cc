@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <utility>
 
 namespace shadowfs::predict {
 namespace {
@@ -30,126 +32,105 @@ void PackedFeatures::Unpack(Features* x) const {
 LabelQueue::LabelQueue(size_t capacity, size_t per_key)
     : capacity_(std::max<size_t>(capacity, 1)), per_key_(std::max<size_t>(per_key, 1)) {}
 
-LabelQueue::Pending* LabelQueue::At(uint64_t seq) {
-  if (seq < first_ || seq - first_ >= queue_.size()) return nullptr;
-  return &queue_[seq - first_];
-}
-
-const LabelQueue::Pending* LabelQueue::At(uint64_t seq) const {
-  if (seq < first_ || seq - first_ >= queue_.size()) return nullptr;
-  return &queue_[seq - first_];
-}
-
 const LabelQueue::Pending* LabelQueue::Find(KeyId key, uint64_t offset, uint64_t length) const {
-  auto it = by_key_.find(key);
-  if (it == by_key_.end()) return nullptr;
-  uint64_t end = End(offset, length);
-  for (uint64_t seq : it->second) {
-    const Pending* p = At(seq);
+  const Pending* found = nullptr;
+  const uint64_t end = End(offset, length);
+  pending_.Visit(key, [&](uint32_t, const Pending& p) {
     // A hit is settled (it only waits for its deadline): a new prediction of the range is new.
-    if (p != nullptr && !p->hit && p->offset <= offset && end <= End(p->offset, p->length)) {
-      return p;
+    if (found == nullptr && !p.hit && p.offset <= offset && end <= End(p.offset, p.length)) {
+      found = &p;
     }
-  }
-  return nullptr;
+  });
+  return found;
 }
 
-void LabelQueue::Close(uint64_t seq) {
-  Pending* p = At(seq);
-  if (p == nullptr || !p->open) return;
-  p->open = false;
-  --open_;
-  auto it = by_key_.find(p->key);
-  if (it == by_key_.end()) return;
-  std::erase(it->second, seq);
-  if (it->second.empty()) by_key_.erase(it);
+bool LabelQueue::Live(const Due& d) const {
+  const Pending& p = pending_[d.slot];
+  return p.key != kNoKey && p.order == d.order;
 }
 
-void LabelQueue::PopClosed() {
-  while (!queue_.empty() && !queue_.front().open) {
-    queue_.pop_front();
-    ++first_;
-  }
+void LabelQueue::PopDue(const LabelFn& fn) {
+  std::pop_heap(due_.begin(), due_.end(), std::greater<>());
+  const Due d = due_.back();
+  due_.pop_back();
+  if (!Live(d)) return;
+  Pending& p = pending_[d.slot];
+  if (fn) fn(p, p.hit);
+  const KeyId key = p.key;
+  Free(p);
+  pending_.Remove(key, d.slot);
+}
+
+void LabelQueue::DropStale() {
+  std::erase_if(due_, [&](const Due& d) { return !Live(d); });
+  std::make_heap(due_.begin(), due_.end(), std::greater<>());
 }
 
 void LabelQueue::Add(KeyId key, uint64_t offset, uint64_t length, double probability,
-                     base::WallTime now, base::WallTime deadline, const Features& features) {
-  std::vector<uint64_t>& seqs = by_key_[key];
-  if (seqs.size() >= per_key_) {
-    uint64_t oldest = seqs.front();
-    Close(oldest);  // may erase `seqs` from the map when it empties; per_key_ >= 1 keeps it
+                     base::WallTime now, base::WallTime deadline, const Features& features,
+                     const LabelFn& fn) {
+  // The key's oldest open prediction makes way (the chain is newest first: it is the last).
+  size_t count = 0;
+  uint32_t oldest = KeyedPool<Pending>::kNone;
+  std::as_const(pending_).Visit(key, [&](uint32_t slot, const Pending&) {
+    ++count;
+    oldest = slot;
+  });
+  if (count >= per_key_) {
+    Free(pending_[oldest]);
+    pending_.Remove(key, oldest);
   }
-  if (open_ >= capacity_) {
-    for (uint64_t seq = first_; seq < first_ + queue_.size(); ++seq) {
-      if (At(seq)->open) {
-        Close(seq);
-        break;
-      }
-    }
-    PopClosed();
-  }
+  while (pending_.size() >= capacity_ && !due_.empty()) PopDue(fn);
+  if (due_.size() >= 2 * capacity_) DropStale();
   Pending p;
   p.key = key;
   p.offset = offset;
   p.length = length;
   p.probability = static_cast<float>(probability);
-  p.created = now;
-  p.deadline = deadline;
+  p.deadline = std::max(deadline, now);
+  const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(p.deadline - now);
+  p.window_ms = static_cast<uint32_t>(std::min<int64_t>(window.count(), UINT32_MAX));
+  p.order = next_order_++;
   p.features = PackedFeatures(features);
-  queue_.push_back(p);
-  ++open_;
-  by_key_[key].push_back(first_ + queue_.size() - 1);
+  const uint32_t slot = pending_.Add(key, p);
+  if (due_.size() == due_.capacity()) due_.reserve(due_.size() + due_.size() / 4 + 64);
+  due_.push_back({p.deadline, slot, p.order});
+  std::push_heap(due_.begin(), due_.end(), std::greater<>());
 }
 
 void LabelQueue::Read(KeyId key, uint64_t offset, uint64_t length, base::WallTime time,
                       const HitFn& fn) {
-  auto it = by_key_.find(key);
-  if (it == by_key_.end()) return;
-  uint64_t end = End(offset, length);
-  for (uint64_t seq : it->second) {
-    Pending* p = At(seq);
-    if (p == nullptr || p->hit) continue;
-    uint64_t p_end = End(p->offset, p->length);
-    if (offset < p_end && p->offset < std::max(end, offset + 1)) {
-      p->hit = true;
-      if (fn) fn(*p, time - p->created);
+  const uint64_t end = End(offset, length);
+  pending_.Visit(key, [&](uint32_t, Pending& p) {
+    if (!p.hit && offset < End(p.offset, p.length) && p.offset < std::max(end, offset + 1)) {
+      p.hit = true;
+      if (fn) fn(p, time - p.created());
     }
-  }
+    return false;
+  });
 }
 
 void LabelQueue::Expire(base::WallTime now, const LabelFn& fn) {
-  // Deadlines are nearly in creation order (the engine's label window changes slowly): stop at
-  // the first open prediction not yet due.
-  for (uint64_t seq = first_; seq < first_ + queue_.size(); ++seq) {
-    Pending* p = At(seq);
-    if (!p->open) continue;
-    if (p->deadline > now) break;
-    if (fn) fn(*p, p->hit);
-    Close(seq);
-  }
-  PopClosed();
+  while (!due_.empty() && due_.front().deadline <= now) PopDue(fn);
 }
 
 void LabelQueue::Forget(const std::vector<KeyId>& ids) {
   for (KeyId id : ids) {
-    auto it = by_key_.find(id);
-    if (it == by_key_.end()) continue;
-    std::vector<uint64_t> seqs = it->second;
-    for (uint64_t seq : seqs) Close(seq);
+    pending_.Visit(id, [&](uint32_t, Pending& p) {
+      Free(p);
+      return true;
+    });
   }
-  PopClosed();
 }
 
 void LabelQueue::ForEachOpen(const std::function<void(const Pending&)>& fn) const {
-  for (const Pending& p : queue_) {
-    if (p.open) fn(p);
+  for (const Due& d : due_) {
+    if (Live(d)) fn(pending_[d.slot]);
   }
 }
 
 size_t LabelQueue::MemoryBytes() const {
-  size_t bytes = sizeof(*this) + by_key_.bucket_count() * sizeof(void*);
-  bytes += queue_.size() * sizeof(Pending);
-  return bytes + by_key_.size() * (32 + sizeof(std::vector<uint64_t>) + per_key_ * 8);
+  return sizeof(*this) + pending_.MemoryBytes() + due_.capacity() * sizeof(Due);
 }
 
 }  // namespace shadowfs::predict

@@ -1,11 +1,12 @@
 // LabelQueue: the predictions waiting for their label (the horizon rule of predict/engine.h). A
 // prediction (key, range, probability, features) is labelled 1 if a read of its key overlapped
 // the range before its deadline, 0 if none did; the label is given at the deadline, for hits and
-// misses alike, so that the learner sees labels in the order the predictions were made (giving
-// hits at once and misses a horizon later would feed it only positives at first, and it would
-// learn that everything is read). The engine sets each deadline (the horizon, or less: see
-// engine.cc). Bounded: at most `per_key` open predictions per key (a new one replaces that key's
-// oldest, unlabelled) and `capacity` in all (the oldest is dropped).
+// misses alike, so that the learner sees labels in the order of their deadlines (giving hits at
+// once and misses a horizon later would feed it only positives at first, and it would learn that
+// everything is read). The engine sets each deadline (the horizon, or less, or later for a
+// prediction of a read expected later: see engine.cc); one due far ahead holds up no other.
+// Bounded: at most `per_key` open predictions per key (a new one replaces that key's oldest,
+// unlabelled) and `capacity` in all (the one due soonest is labelled early).
 //
 // Not thread-safe: owned by the engine, called under its mutex.
 #pragma once
@@ -13,12 +14,12 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <unordered_map>
 #include <vector>
 
 #include "blobstore/base/clock.h"
+#include "predict/keyed_pool.h"
 #include "predict/learner.h"
 #include "predict/types.h"
 
@@ -45,16 +46,21 @@ class PackedFeatures {
 
 class LabelQueue {
  public:
+  // 64 bytes: the range, the deadline, and the prediction's creation as its distance from the
+  // deadline (at most the horizon, in milliseconds).
   struct Pending {
-    KeyId key = kNoKey;
     uint64_t offset = 0;
     uint64_t length = 0;  // 0: to the end
-    float probability = 0;
-    bool open = true;
-    bool hit = false;  // read before the deadline
-    base::WallTime created{};
     base::WallTime deadline{};
+    KeyId key = kNoKey;  // kNoKey: a free slot
+    float probability = 0;
+    uint32_t window_ms = 0;  // deadline - created
+    uint32_t order = 0;      // when it was added (a counter): ties and stale heap entries
+    uint32_t next = 0;       // owned by KeyedPool
+    bool hit = false;        // read before the deadline
     PackedFeatures features;
+
+    base::WallTime created() const { return deadline - std::chrono::milliseconds(window_ms); }
   };
   using LabelFn = std::function<void(const Pending& p, bool label)>;
   // Called for each prediction a read proves right, with how long after the prediction it came.
@@ -68,32 +74,45 @@ class LabelQueue {
   }
   // That prediction, or nullptr.
   const Pending* Find(KeyId key, uint64_t offset, uint64_t length) const;
+  // At capacity, the prediction due first is labelled now, with what is known of it.
   void Add(KeyId key, uint64_t offset, uint64_t length, double probability, base::WallTime now,
-           base::WallTime deadline, const Features& features);
+           base::WallTime deadline, const Features& features, const LabelFn& fn = nullptr);
   // Marks as hits the open predictions of `key` that the read overlaps.
   void Read(KeyId key, uint64_t offset, uint64_t length, base::WallTime time, const HitFn& fn);
-  // Labels the open predictions whose deadline passed (1: hit, 0: not).
+  // Labels the open predictions whose deadline passed (1: hit, 0: not), soonest deadline first
+  // (ties: in the order they were added).
   void Expire(base::WallTime now, const LabelFn& fn);
   // Drops (unlabelled) every prediction about these keys.
   void Forget(const std::vector<KeyId>& ids);
 
-  // The open predictions, oldest first.
+  // The open predictions, in no particular order.
   void ForEachOpen(const std::function<void(const Pending&)>& fn) const;
-  size_t size() const { return open_; }
+  size_t size() const { return pending_.size(); }
   size_t MemoryBytes() const;
 
  private:
-  Pending* At(uint64_t seq);
-  const Pending* At(uint64_t seq) const;
-  void Close(uint64_t seq);
-  void PopClosed();
+  struct Due {
+    base::WallTime deadline;
+    uint32_t slot;
+    uint32_t order;
+    bool operator>(const Due& o) const {
+      return deadline != o.deadline ? deadline > o.deadline
+                                    : static_cast<int32_t>(order - o.order) > 0;
+    }
+  };
+  bool Live(const Due& d) const;
+  void Free(Pending& p) { p.key = kNoKey; }
+  // Pops the soonest deadline and labels it if it is still open.
+  void PopDue(const LabelFn& fn);
+  void DropStale();
 
   const size_t capacity_;
   const size_t per_key_;
-  std::deque<Pending> queue_;  // in order of creation; queue_[i] has sequence number first_ + i
-  uint64_t first_ = 0;
-  size_t open_ = 0;
-  std::unordered_map<KeyId, std::vector<uint64_t>> by_key_;  // open sequence numbers, oldest first
+  uint32_t next_order_ = 0;
+  KeyedPool<Pending> pending_;
+  // A min-heap (std::push_heap with greater) of every prediction's deadline; entries of
+  // predictions dropped early stay until they surface or DropStale rebuilds the heap.
+  std::vector<Due> due_;
 };
 
 }  // namespace shadowfs::predict

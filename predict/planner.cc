@@ -1,6 +1,9 @@
 #include "predict/planner.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <limits>
 
 namespace shadowfs::predict {
@@ -17,6 +20,20 @@ constexpr double kPressureStart = 0.8;  // store used/capacity where backoff beg
 uint64_t End(uint64_t offset, uint64_t length) {
   return length == 0 || offset > kToEnd - length ? kToEnd : offset + length;
 }
+
+// Unix seconds, rounded up.
+uint32_t CeilSeconds(base::WallTime t) {
+  const auto s = std::chrono::ceil<std::chrono::seconds>(t.time_since_epoch()).count();
+  return static_cast<uint32_t>(std::clamp<int64_t>(s, 0, UINT32_MAX));
+}
+
+// Unix seconds, rounded down: a range has expired when its expires_s <= FloorSeconds(now).
+uint32_t FloorSeconds(base::WallTime t) {
+  const auto s = std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
+  return static_cast<uint32_t>(std::clamp<int64_t>(s, 0, UINT32_MAX));
+}
+
+base::WallTime FromSeconds(uint32_t s) { return base::WallTime(std::chrono::seconds(s)); }
 
 }  // namespace
 
@@ -41,29 +58,27 @@ double Planner::EffectiveThreshold(const StoreState& store) const {
   return std::min(1.0, threshold_ + (1.0 - threshold_) * (1.0 - Backoff(store)));
 }
 
+template <typename Fn>
+bool Planner::AnyCovering(KeyId key, uint64_t offset, uint64_t length, Fn&& fn) const {
+  const uint64_t end = End(offset, length);
+  bool any = false;
+  requested_.Visit(key, [&](uint32_t, const Range& r) {
+    if (!any && r.begin() <= offset && end <= r.end) any = fn(r);
+  });
+  return any;
+}
+
 bool Planner::Requested(KeyId key, uint64_t offset, uint64_t length, base::WallTime now) const {
-  auto it = requested_.find(key);
-  if (it == requested_.end()) return false;
-  uint64_t end = End(offset, length);
-  for (const Range& r : it->second) {
-    if (r.expires > now && r.begin <= offset && end <= r.end) return true;
-  }
-  return false;
+  return AnyCovering(key, offset, length,
+                     [&](const Range& r) { return r.expires_s > FloorSeconds(now); });
 }
 
 bool Planner::RequestedRecently(KeyId key, uint64_t offset, uint64_t length,
                                 base::WallTime now) const {
-  auto it = requested_.find(key);
-  if (it == requested_.end()) return false;
-  uint64_t end = End(offset, length);
-  for (const Range& r : it->second) {
-    base::WallTime requested = r.expires - options_.horizon;
-    if ((r.in_flight || now < requested + options_.rerequest_after) && r.begin <= offset &&
-        end <= r.end) {
-      return true;
-    }
-  }
-  return false;
+  return AnyCovering(key, offset, length, [&](const Range& r) {
+    const base::WallTime requested = FromSeconds(r.expires_s) - options_.horizon;
+    return r.in_flight() || now < requested + options_.rerequest_after;
+  });
 }
 
 std::optional<Planner::Decision> Planner::Admit(KeyId key, uint64_t offset, uint64_t length,
@@ -106,38 +121,40 @@ std::optional<Planner::Decision> Planner::Admit(KeyId key, uint64_t offset, uint
   }
 
   in_flight_ += d.cost;
-  std::vector<Range>& ranges = requested_[key];
-  std::erase_if(ranges, [&](const Range& r) { return r.expires <= now; });
-  if (ranges.size() >= kRangesPerKey) ranges.erase(ranges.begin());
-  const base::WallTime expires = std::max(now, expected_read) + options_.horizon;
-  ranges.push_back({d.offset, End(d.offset, d.length), expires});
-  expiries_.push({expires, key});
+  // Expired ranges go, and past kRangesPerKey the oldest (the chain's last) too.
+  const uint32_t now_s = FloorSeconds(now);
+  size_t kept = 0;
+  requested_.Visit(key, [&](uint32_t, const Range& r) {
+    return r.expires_s <= now_s || ++kept >= kRangesPerKey;
+  });
+  const uint32_t expires_s = CeilSeconds(std::max(now, expected_read) + options_.horizon);
+  requested_.Add(key, {d.offset | Range::kInFlight, End(d.offset, d.length), expires_s, 0});
   return d;
+}
+
+void Planner::Remove(KeyId key, const Decision& d) {
+  const uint64_t end = End(d.offset, d.length);
+  requested_.Visit(key,
+                   [&](uint32_t, const Range& r) { return r.begin() == d.offset && r.end == end; });
 }
 
 void Planner::Refused(KeyId key, const Decision& d) {
   in_flight_ -= std::min(in_flight_, d.cost);
   if (options_.bandwidth_bytes_per_second != 0) tokens_ += static_cast<double>(d.cost);
-  auto it = requested_.find(key);
-  if (it == requested_.end()) return;
-  uint64_t end = End(d.offset, d.length);
-  std::erase_if(it->second, [&](const Range& r) { return r.begin == d.offset && r.end == end; });
-  if (it->second.empty()) requested_.erase(it);
+  Remove(key, d);
 }
 
 void Planner::Done(KeyId key, const Decision& d, bool ok) {
   in_flight_ -= std::min(in_flight_, d.cost);
-  auto it = requested_.find(key);
-  if (it == requested_.end()) return;
-  uint64_t end = End(d.offset, d.length);
-  if (ok) {
-    for (Range& r : it->second) {
-      if (r.begin == d.offset && r.end == end) r.in_flight = false;
-    }
+  if (!ok) {
+    Remove(key, d);
     return;
   }
-  std::erase_if(it->second, [&](const Range& r) { return r.begin == d.offset && r.end == end; });
-  if (it->second.empty()) requested_.erase(it);
+  const uint64_t end = End(d.offset, d.length);
+  requested_.Visit(key, [&](uint32_t, Range& r) {
+    if (r.begin() == d.offset && r.end == end) r.begin_and_flag = d.offset;
+    return false;
+  });
 }
 
 void Planner::RecordOutcome(uint64_t useful, uint64_t wasted) {
@@ -163,28 +180,27 @@ void Planner::Adapt() {
 }
 
 void Planner::Expire(base::WallTime now) {
-  // Only the keys whose ranges expire: a tick costs what it drops, not every range held.
-  while (!expiries_.empty() && expiries_.top().when <= now) {
-    const KeyId key = expiries_.top().key;
-    expiries_.pop();
-    auto it = requested_.find(key);
-    if (it == requested_.end()) continue;
-    std::erase_if(it->second, [&](const Range& r) { return r.expires <= now; });
-    if (it->second.empty()) requested_.erase(it);
+  const size_t keys = requested_.key_bound();
+  if (keys == 0) return;
+  // The slice: the share of all keys that the time since the last sweep is of kSweepSeconds.
+  const double elapsed = last_sweep_ == base::WallTime{}
+                             ? 1.0
+                             : std::chrono::duration<double>(now - last_sweep_).count();
+  last_sweep_ = now;
+  const double share = std::clamp(elapsed / kSweepSeconds, 0.0, 1.0);
+  const size_t slice =
+      std::max<size_t>(1, static_cast<size_t>(std::ceil(share * static_cast<double>(keys))));
+  const uint32_t now_s = FloorSeconds(now);
+  for (size_t i = 0; i < slice; ++i) {
+    if (sweep_next_ >= keys) sweep_next_ = 0;
+    requested_.Visit(sweep_next_++, [&](uint32_t, const Range& r) { return r.expires_s <= now_s; });
   }
 }
 
 void Planner::Forget(const std::vector<KeyId>& ids) {
-  for (KeyId id : ids) requested_.erase(id);
+  for (KeyId id : ids) requested_.Visit(id, [](uint32_t, const Range&) { return true; });
 }
 
-size_t Planner::MemoryBytes() const {
-  size_t bytes =
-      sizeof(*this) + requested_.bucket_count() * sizeof(void*) + expiries_.size() * sizeof(Expiry);
-  for (const auto& [key, ranges] : requested_) {
-    bytes += 32 + sizeof(key) + ranges.capacity() * sizeof(Range);
-  }
-  return bytes;
-}
+size_t Planner::MemoryBytes() const { return sizeof(*this) + requested_.MemoryBytes(); }
 
 }  // namespace shadowfs::predict

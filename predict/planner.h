@@ -20,11 +20,10 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
-#include <queue>
-#include <unordered_map>
 #include <vector>
 
 #include "blobstore/base/clock.h"
+#include "predict/keyed_pool.h"
 #include "predict/types.h"
 
 namespace shadowfs::predict {
@@ -59,6 +58,7 @@ class Planner {
 
   static constexpr double kMinThreshold = 0.2;
   static constexpr double kMaxThreshold = 0.99;
+  static constexpr int kSweepSeconds = 30;
 
   struct Decision {
     uint64_t offset = 0;
@@ -96,20 +96,33 @@ class Planner {
   void set_threshold(double t);
   double window_precision() const;  // -1 with too few outcomes
   uint64_t bytes_in_flight() const { return in_flight_; }
+  size_t ranges_held() const { return requested_.size(); }
 
-  // Drops ranges whose horizon passed (call about once a second).
+  // Drops ranges whose horizon passed (call about once a second; a range goes at most
+  // kSweepSeconds after its horizon).
   void Expire(base::WallTime now);
   void Forget(const std::vector<KeyId>& ids);
   size_t MemoryBytes() const;
 
  private:
+  // A requested range: 24 bytes. Its expiry is in Unix seconds (rounded up: the horizon is
+  // minutes); offsets are below 2^63 (off_t), so the top bit of `begin` marks a range in flight
+  // (until Done: never requested twice at once, however long it takes).
   struct Range {
-    uint64_t begin = 0;
+    static constexpr uint64_t kInFlight = 1ull << 63;
+    uint64_t begin_and_flag = 0;
     uint64_t end = 0;  // exclusive; UINT64_MAX: to the end
-    base::WallTime expires{};
-    bool in_flight = true;  // until Done: never requested twice at once, however long it takes
+    uint32_t expires_s = 0;
+    uint32_t next = 0;  // owned by KeyedPool
+    uint64_t begin() const { return begin_and_flag & ~kInFlight; }
+    bool in_flight() const { return (begin_and_flag & kInFlight) != 0; }
   };
   static double Backoff(const StoreState& store);  // 1: no pressure, 0: full
+  // Calls fn(range) for each of `key`'s ranges that [offset, offset + length) falls within.
+  template <typename Fn>
+  bool AnyCovering(KeyId key, uint64_t offset, uint64_t length, Fn&& fn) const;
+  // Removes `key`'s ranges that match `d` exactly.
+  void Remove(KeyId key, const Decision& d);
 
   const PlannerOptions options_;
   double threshold_;
@@ -120,14 +133,13 @@ class Planner {
   double window_useful_ = 0;
   double window_wasted_ = 0;
   double window_count_ = 0;
-  std::unordered_map<KeyId, std::vector<Range>> requested_;
-  struct Expiry {
-    base::WallTime when;
-    KeyId key;
-    bool operator>(const Expiry& o) const { return when > o.when; }
-  };
-  // One entry per range requested, soonest first (entries of ranges already gone are skipped).
-  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries_;
+  KeyedPool<Range> requested_;
+  // Expire sweeps the keys in slices, round robin, so that each is looked at about every
+  // kSweepSeconds (a range's expiry is checked wherever it is used, so a late sweep only holds
+  // memory a little longer). No per-range queue: at 8 bytes per range it cost as much as the
+  // ranges' own bookkeeping.
+  KeyId sweep_next_ = 0;
+  base::WallTime last_sweep_{};
 };
 
 }  // namespace shadowfs::predict

@@ -46,15 +46,15 @@ TEST(KeyTableTest, RecordsSizeEtagAndTouch) {
   keys.Touch(a, At(50));
   ASSERT_NE(keys.object(a), nullptr);
   EXPECT_EQ(keys.object(a)->size, 123u);
-  EXPECT_EQ(keys.object(a)->etag, "\"0123456789abcdef0123456789abcdef\"");
+  EXPECT_EQ(keys.etag(a), "\"0123456789abcdef0123456789abcdef\"");
   EXPECT_EQ(keys.object(a)->last_touch, At(50));
   keys.SetObject(a, 124, "\"fedcba9876543210fedcba9876543210\"");
-  EXPECT_EQ(keys.object(a)->etag, "\"fedcba9876543210fedcba9876543210\"");
+  EXPECT_EQ(keys.etag(a), "\"fedcba9876543210fedcba9876543210\"");
   keys.SetObject(a, 125, "a-much-longer-etag-than-the-one-before-it-was-0123456789");
-  EXPECT_EQ(keys.object(a)->etag, "a-much-longer-etag-than-the-one-before-it-was-0123456789");
+  EXPECT_EQ(keys.etag(a), "a-much-longer-etag-than-the-one-before-it-was-0123456789");
   EXPECT_EQ(keys.object(a)->size, 125u);
   keys.SetObject(a, 125, "");
-  EXPECT_EQ(keys.object(a)->etag, "");
+  EXPECT_EQ(keys.etag(a), "");
 }
 
 TEST(KeyTableTest, ReleasesLeastRecentAndReusesIds) {
@@ -98,7 +98,7 @@ TEST(KeyTableTest, CompactionAfterReleasingMostKeysKeepsTheRest) {
     const std::string name = "bucket/some/longer/prefix/file-" + std::to_string(i);
     ASSERT_EQ(keys.Find(name), ids[i]);
     EXPECT_EQ(keys.Name(ids[i]), name);
-    EXPECT_EQ(keys.object(ids[i])->etag, "etag-" + std::to_string(i));
+    EXPECT_EQ(keys.etag(ids[i]), "etag-" + std::to_string(i));
   }
   EXPECT_EQ(keys.Find("bucket/some/longer/prefix/file-1"), std::nullopt);
 }

@@ -53,5 +53,75 @@ TEST(LabelQueueTest, LabelsCarryTheirFeatures) {
   EXPECT_EQ(q.size(), 0u);
 }
 
+// A prediction of a read expected in an hour (a nightly job's input) holds up no other label.
+TEST(LabelQueueTest, APredictionDueLaterHoldsUpNoOther) {
+  LabelQueue q(16, 4);
+  const base::WallTime t0(seconds(1000));
+  q.Add(1, 0, 0, 0.5, t0 + seconds(3600), t0 + seconds(3630), Features{0.5f});
+  q.Add(2, 0, 0, 0.5, t0, t0 + seconds(30), Features{0.5f});
+  std::vector<KeyId> labelled;
+  auto fn = [&](const LabelQueue::Pending& p, bool) { labelled.push_back(p.key); };
+  q.Expire(t0 + seconds(31), fn);
+  EXPECT_EQ(labelled, std::vector<KeyId>{2});
+  q.Read(1, 0, 10, t0 + seconds(3601), nullptr);
+  q.Expire(t0 + seconds(3631), fn);
+  EXPECT_EQ(labelled, (std::vector<KeyId>{2, 1}));
+  EXPECT_EQ(q.size(), 0u);
+}
+
+// Full, the queue labels the prediction due soonest at once, with what is known of it, rather
+// than dropping it unlabelled.
+TEST(LabelQueueTest, AtCapacityThePredictionDueSoonestIsLabelledEarly) {
+  LabelQueue q(2, 4);
+  const base::WallTime t0(seconds(1000));
+  std::vector<std::pair<KeyId, bool>> labelled;
+  auto fn = [&](const LabelQueue::Pending& p, bool label) { labelled.emplace_back(p.key, label); };
+  q.Add(1, 0, 0, 0.5, t0, t0 + seconds(60), Features{}, fn);
+  q.Add(2, 0, 0, 0.5, t0, t0 + seconds(30), Features{}, fn);
+  q.Read(2, 0, 1, t0 + seconds(1), nullptr);
+  q.Add(3, 0, 0, 0.5, t0 + seconds(2), t0 + seconds(90), Features{}, fn);
+  ASSERT_EQ(labelled.size(), 1u);
+  EXPECT_EQ(labelled[0], std::make_pair(KeyId{2}, true));
+  EXPECT_EQ(q.size(), 2u);
+  EXPECT_TRUE(q.Has(1, 0, 10));
+  EXPECT_TRUE(q.Has(3, 0, 10));
+}
+
+// A key keeps at most per_key predictions: a new one replaces its oldest, unlabelled; Forget
+// drops a key's predictions unlabelled.
+TEST(LabelQueueTest, PerKeyLimitAndForgetDropUnlabelled) {
+  LabelQueue q(16, 2);
+  const base::WallTime t0(seconds(1000));
+  q.Add(5, 0, 10, 0.5, t0, t0 + seconds(30), Features{});
+  q.Add(5, 10, 10, 0.5, t0, t0 + seconds(30), Features{});
+  q.Add(5, 20, 10, 0.5, t0, t0 + seconds(30), Features{});
+  q.Add(6, 0, 10, 0.5, t0, t0 + seconds(30), Features{});
+  EXPECT_FALSE(q.Has(5, 0, 10)) << "the oldest made way";
+  EXPECT_TRUE(q.Has(5, 10, 10));
+  EXPECT_TRUE(q.Has(5, 20, 10));
+  q.Forget({6});
+  EXPECT_FALSE(q.Has(6, 0, 10));
+  std::vector<std::pair<KeyId, uint64_t>> labelled;
+  q.Expire(t0 + seconds(30),
+           [&](const LabelQueue::Pending& p, bool) { labelled.emplace_back(p.key, p.offset); });
+  EXPECT_EQ(labelled, (std::vector<std::pair<KeyId, uint64_t>>{{5, 10}, {5, 20}}))
+      << "in the order they were added";
+  EXPECT_EQ(q.size(), 0u);
+}
+
+// Slots freed by labels are reused: the queue's memory follows what is open, not what passed.
+TEST(LabelQueueTest, MemoryFollowsWhatIsOpen) {
+  LabelQueue q(1 << 16, 4);
+  base::WallTime t(seconds(1000));
+  for (int i = 0; i < 100'000; ++i) {
+    t += std::chrono::milliseconds(10);
+    q.Add(static_cast<KeyId>(i % 5000), 0, 0, 0.5, t, t + seconds(1), Features(9, 0.5f));
+    if (i % 100 == 0) q.Expire(t, nullptr);
+  }
+  EXPECT_LE(q.size(), 200u);
+  EXPECT_LT(q.MemoryBytes(), 64u * 1024) << "about 100 open predictions of 80 bytes each";
+  EXPECT_EQ(sizeof(LabelQueue::Pending), 64u);
+}
+
 }  // namespace
 }  // namespace shadowfs::predict

@@ -65,10 +65,37 @@ TEST(PlannerTest, NeverRequestsARangeInFlightOrJustPrefetched) {
   EXPECT_FALSE(p.Requested(2, 0, 4096, kT0 + seconds(800))) << "the horizon passed";
 
   // A failed prefetch may be asked for again at once.
-  auto f = p.Admit(2, 0, 0, kMiB, 0.9, kT0, {}, 0);
+  auto f = p.Admit(2, 0, 0, kMiB, 0.9, kT0 + seconds(800), {}, 0);
   ASSERT_TRUE(f);
   p.Done(2, *f, /*ok=*/false);
-  EXPECT_TRUE(p.Admit(2, 0, 0, kMiB, 0.9, kT0, {}, 0));
+  EXPECT_TRUE(p.Admit(2, 0, 0, kMiB, 0.9, kT0 + seconds(800), {}, 0));
+}
+
+// Expire sweeps every key within kSweepSeconds, however many: the ranges of a horizon that
+// passed are gone (their memory with them), and a range costs about 24 bytes.
+TEST(PlannerTest, ExpiredRangesAreSweptWithinTheSweepPeriod) {
+  PlannerOptions o = Options();
+  o.max_bytes_in_flight = 1ull << 40;
+  Planner p(o);
+  const size_t before = p.MemoryBytes();
+  for (KeyId k = 0; k < 10'000; ++k) {
+    auto d = p.Admit(k, 0, 0, 4096, 0.95, kT0, {}, 0);
+    ASSERT_TRUE(d);
+    p.Done(k, *d, /*ok=*/true);
+  }
+  EXPECT_EQ(p.ranges_held(), 10'000u);
+  const size_t held = p.MemoryBytes() - before;
+  EXPECT_LT(held, 10'000u * 40) << "24 bytes a range, 4 a key, some room to grow";
+  base::WallTime t = kT0 + o.horizon;
+  for (int i = 0; i <= Planner::kSweepSeconds; ++i) {
+    t += seconds(1);
+    p.Expire(t);
+  }
+  EXPECT_EQ(p.ranges_held(), 0u);
+  for (KeyId k = 0; k < 10'000; ++k) ASSERT_FALSE(p.Requested(k, 0, 4096, t)) << k;
+  // Their slots are reused: as many ranges again take no more memory.
+  for (KeyId k = 0; k < 10'000; ++k) ASSERT_TRUE(p.Admit(k, 0, 0, 4096, 0.95, t, {}, 0));
+  EXPECT_EQ(p.MemoryBytes() - before, held);
 }
 
 TEST(PlannerTest, BytesInFlightAreBounded) {
