@@ -41,7 +41,7 @@ Engine::Impl::Impl(EngineOptions opts, EngineDeps d, std::unique_ptr<KeyTable> k
 
 StoreState Engine::Impl::ReadStore() const {
   if (deps.store == nullptr) return {};
-  return {deps.store->used_bytes(), deps.store->capacity_bytes()};
+  return {deps.store->capacity_bytes()};
 }
 
 KeyId Engine::Impl::InternProcess(const std::string& name, std::string_view* view) {
@@ -107,9 +107,10 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
       seen = (*cs)[j].key == c.key && (*cs)[j].offset == c.offset;
     }
     if (seen) continue;
-    bool requested = planner.RequestedRecently(c.key, c.offset, c.length, now);
+    // Labelled and requested already: nothing to learn or do. (Unlabelled, it is scored and
+    // labelled whether or not it was requested; Admit refuses what was.)
     const LabelQueue::Pending* pending = labels.Find(c.key, c.offset, c.length);
-    if (requested && pending != nullptr) continue;  // nothing to learn or do
+    if (pending != nullptr && planner.RequestedRecently(c.key, c.offset, c.length, now)) continue;
     double p;
     if (pending != nullptr && now - pending->created() < kRescoreAfter) {
       // Scored a moment ago (experts re-propose the same ranges read after read): reuse it.
@@ -136,7 +137,7 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
     // highest (recency scores every key just read, whatever its weight) nor to the proposer
     // (successor proposes what epoch's score makes likely).
     const size_t best = learner.StrongestExpert(x);
-    if (requested || !options.prefetch || sink == nullptr || c.key == readahead) continue;
+    if (!options.prefetch || sink == nullptr || c.key == readahead) continue;
     auto d = planner.Admit(c.key, c.offset, c.length, obj->size, p, now, store,
                            accountant.unread_bytes(), c.expected_read);
     if (!d) continue;
@@ -339,7 +340,7 @@ void Engine::OnPrefetchDone(const base::PrefetchResult& result) {
   Impl::InFlight f = it->second;
   m.in_flight.erase(it);
   bool same_key = m.keys->Find(result.key) == std::optional<KeyId>(f.key);
-  m.planner.Done(same_key ? f.key : kNoKey, f.decision, result.ok);
+  m.planner.Done(same_key ? f.key : kNoKey, f.decision, result.ok, result.no_space);
   if (same_key) {
     m.accountant.Done(f.key, result.offset, result.ok, result.length, result.finished);
   }

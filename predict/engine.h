@@ -63,17 +63,17 @@ struct EngineOptions {
   uint64_t max_request_bytes = 64ull << 20;
 };
 
-// What the engine may ask about the store, for backoff. Thread-safe.
+// What the engine may ask about the store: its capacity, for the share that prefetched but unread
+// bytes may take. Thread-safe.
 class StoreView {
  public:
   virtual ~StoreView() = default;
-  virtual uint64_t used_bytes() const = 0;
   virtual uint64_t capacity_bytes() const = 0;
 };
 
 struct EngineDeps {
   NamespaceView* names = nullptr;  // may be null: experts that need listings stay quiet
-  StoreView* store = nullptr;      // may be null: no store-pressure backoff
+  StoreView* store = nullptr;      // may be null: no budget for the store's share
   base::Runtime runtime{};         // clock (Tick's and OnPrefetchDone's times), logger, metrics
 };
 

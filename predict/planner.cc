@@ -15,7 +15,8 @@ constexpr double kLowerStep = 0.005;   // above: reach for more coverage slowly
 constexpr double kWindowDecay = 0.98;  // about the last 50 outcomes
 constexpr double kWindowMinOutcomes = 5;
 constexpr size_t kRangesPerKey = 16;
-constexpr double kPressureStart = 0.8;  // store used/capacity where backoff begins
+constexpr double kPressureStep = 0.25;   // added by each prefetch refused for space
+constexpr double kPressureRelief = 0.8;  // applied by each prefetch stored
 
 uint64_t End(uint64_t offset, uint64_t length) {
   return length == 0 || offset > kToEnd - length ? kToEnd : offset + length;
@@ -46,16 +47,8 @@ Planner::Planner(const PlannerOptions& options)
 
 void Planner::set_threshold(double t) { threshold_ = std::clamp(t, kMinThreshold, kMaxThreshold); }
 
-double Planner::Backoff(const StoreState& store) {
-  if (store.capacity_bytes == 0) return 1.0;
-  double pressure =
-      static_cast<double>(store.used_bytes) / static_cast<double>(store.capacity_bytes);
-  if (pressure <= kPressureStart) return 1.0;
-  return std::clamp((1.0 - pressure) / (1.0 - kPressureStart), 0.0, 1.0);
-}
-
-double Planner::EffectiveThreshold(const StoreState& store) const {
-  return std::min(1.0, threshold_ + (1.0 - threshold_) * (1.0 - Backoff(store)));
+double Planner::EffectiveThreshold() const {
+  return std::min(1.0, threshold_ + (1.0 - threshold_) * pressure_);
 }
 
 template <typename Fn>
@@ -87,7 +80,7 @@ std::optional<Planner::Decision> Planner::Admit(KeyId key, uint64_t offset, uint
                                                 uint64_t unread_prefetched,
                                                 base::WallTime expected_read) {
   if (object_size != 0 && offset >= object_size) return std::nullopt;
-  if (probability < EffectiveThreshold(store)) return std::nullopt;
+  if (probability < EffectiveThreshold()) return std::nullopt;
   Decision d;
   d.offset = offset;
   if (length == 0 && object_size != 0) length = object_size - offset;
@@ -103,8 +96,7 @@ std::optional<Planner::Decision> Planner::Admit(KeyId key, uint64_t offset, uint
 
   if (in_flight_ + d.cost > options_.max_bytes_in_flight) return std::nullopt;
   if (store.capacity_bytes != 0) {
-    double share =
-        options_.store_share * Backoff(store) * static_cast<double>(store.capacity_bytes);
+    double share = options_.store_share * static_cast<double>(store.capacity_bytes);
     if (static_cast<double>(unread_prefetched + d.cost) > share) return std::nullopt;
   }
   if (options_.bandwidth_bytes_per_second != 0) {
@@ -144,8 +136,13 @@ void Planner::Refused(KeyId key, const Decision& d) {
   Remove(key, d);
 }
 
-void Planner::Done(KeyId key, const Decision& d, bool ok) {
+void Planner::Done(KeyId key, const Decision& d, bool ok, bool no_space) {
   in_flight_ -= std::min(in_flight_, d.cost);
+  if (no_space) {
+    pressure_ = std::min(1.0, pressure_ + kPressureStep);
+  } else if (ok) {
+    pressure_ *= kPressureRelief;
+  }
   if (!ok) {
     Remove(key, d);
     return;
@@ -180,6 +177,11 @@ void Planner::Adapt() {
 }
 
 void Planner::Expire(base::WallTime now) {
+  if (pressure_at_ != base::WallTime{} && now > pressure_at_) {
+    const double half_lives = std::chrono::duration<double>(now - pressure_at_) / kPressureHalfLife;
+    pressure_ *= std::exp2(-half_lives);
+  }
+  pressure_at_ = now;
   const size_t keys = requested_.key_bound();
   if (keys == 0) return;
   // The slice: the share of all keys that the time since the last sweep is of kSweepSeconds.

@@ -7,8 +7,12 @@
 //   - the expected saving outweighs the expected waste, both in seconds of transfer:
 //     p * (request_latency + B / reference_bandwidth) >= (1 - p) * B / reference_bandwidth;
 //   - the budgets allow it: bytes in flight, the bandwidth token bucket, and the share of the store
-//     that prefetched-but-unread bytes may use. As the store fills (used / capacity above 0.8) the
-//     share shrinks to nothing at full and the threshold rises towards 1 (backoff);
+//     that prefetched-but-unread bytes may use;
+//   - backoff under store pressure: a full store is a cache's normal state, so pressure is not its
+//     fill level but the store refusing prefetches for space (a prefetch may only evict shadows
+//     worth less than itself: blobstore/shadow/shadow_store.h). Each refusal raises the
+//     threshold towards 1, each stored prefetch lowers it again, and the pressure halves every
+//     kPressureHalfLife without refusals, so that the most probable candidates are tried first;
 //   - the range was not requested in the last rerequest_after (de-duplication; the sink refuses
 //     ranges the store holds in full, so a range evicted or dropped may be prefetched again).
 // Admit reserves the budgets; the engine gives them back with Refused (the sink said no) or Done.
@@ -46,9 +50,8 @@ struct PlannerOptions {
   uint64_t unknown_size_bytes = 1ull << 20;
 };
 
-// What the store looks like now (zero capacity: unknown, no store budget or backoff).
+// What the store looks like now (zero capacity: unknown, no store budget).
 struct StoreState {
-  uint64_t used_bytes = 0;
   uint64_t capacity_bytes = 0;
 };
 
@@ -59,6 +62,7 @@ class Planner {
   static constexpr double kMinThreshold = 0.2;
   static constexpr double kMaxThreshold = 0.99;
   static constexpr int kSweepSeconds = 30;
+  static constexpr std::chrono::seconds kPressureHalfLife{30};
 
   struct Decision {
     uint64_t offset = 0;
@@ -81,8 +85,9 @@ class Planner {
   // The sink refused an admitted request: give back its budgets and forget the range.
   void Refused(KeyId key, const Decision& decision);
   // An admitted request finished (fetched or not): its bytes are no longer in flight. A failed
-  // one is forgotten so that it may be asked for again.
-  void Done(KeyId key, const Decision& decision, bool ok);
+  // one is forgotten so that it may be asked for again; `no_space`: the store refused it for
+  // lack of space (pressure).
+  void Done(KeyId key, const Decision& decision, bool ok, bool no_space = false);
 
   // One prefetch outcome, for the precision window: `useful` bytes were read in time, `wasted`
   // were not.
@@ -90,7 +95,8 @@ class Planner {
   // Moves the threshold towards the target precision (about once a second).
   void Adapt();
   // The threshold after store-pressure backoff.
-  double EffectiveThreshold(const StoreState& store) const;
+  double EffectiveThreshold() const;
+  double pressure() const { return pressure_; }  // 0: none, 1: every prefetch refused
 
   double threshold() const { return threshold_; }
   void set_threshold(double t);
@@ -99,7 +105,7 @@ class Planner {
   size_t ranges_held() const { return requested_.size(); }
 
   // Drops ranges whose horizon passed (call about once a second; a range goes at most
-  // kSweepSeconds after its horizon).
+  // kSweepSeconds after its horizon) and lets the store pressure decay.
   void Expire(base::WallTime now);
   void Forget(const std::vector<KeyId>& ids);
   size_t MemoryBytes() const;
@@ -117,7 +123,6 @@ class Planner {
     uint64_t begin() const { return begin_and_flag & ~kInFlight; }
     bool in_flight() const { return (begin_and_flag & kInFlight) != 0; }
   };
-  static double Backoff(const StoreState& store);  // 1: no pressure, 0: full
   // Calls fn(range) for each of `key`'s ranges that [offset, offset + length) falls within.
   template <typename Fn>
   bool AnyCovering(KeyId key, uint64_t offset, uint64_t length, Fn&& fn) const;
@@ -133,6 +138,8 @@ class Planner {
   double window_useful_ = 0;
   double window_wasted_ = 0;
   double window_count_ = 0;
+  double pressure_ = 0;
+  base::WallTime pressure_at_{};  // when Expire last decayed it
   KeyedPool<Range> requested_;
   // Expire sweeps the keys in slices, round robin, so that each is looked at about every
   // kSweepSeconds (a range's expiry is checked wherever it is used, so a late sweep only holds

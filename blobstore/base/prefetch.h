@@ -18,6 +18,7 @@ struct PrefetchRequest {
   uint64_t length = 0;        // 0: to the end of the object
   std::string expected_etag;  // the validation token (If-Match); empty: whatever is current
   double probability = 0;     // calibrated probability that the range is read within the horizon
+                              // (a sink with a bounded store weighs it against what it would evict)
   WallTime expected_read{};   // when the read is predicted, for timeliness accounting
   std::string expert;         // which expert proposed it, for per-expert accounting
 };
@@ -37,6 +38,7 @@ struct PrefetchResult {
   uint64_t length = 0;  // bytes fetched and stored (0 on failure)
   bool ok = false;
   WallTime finished{};
+  bool no_space = false;  // refused by the store: not worth the space it would take
 };
 
 class PrefetchListener {

@@ -218,7 +218,8 @@ bool Materializer::Submit(MaterializeRequest request) {
                                   .offset = request.offset,
                                   .length = s.ok() ? stored : 0,
                                   .ok = s.ok(),
-                                  .finished = d.runtime.clock->Now()});
+                                  .finished = d.runtime.clock->Now(),
+                                  .no_space = s.code() == base::StatusCode::kNoSpace});
       }
     }
     base::MutexLock lock(&d.mu_);
@@ -235,6 +236,7 @@ bool Materializer::Offer(base::PrefetchRequest request) {
   r.length = request.length;
   r.expected_etag = std::move(request.expected_etag);
   r.fill.origin = Origin::kPrefetch;
+  r.fill.probability = request.probability;
   return Submit(std::move(r));
 }
 

@@ -117,6 +117,9 @@ ShadowStore::Impl::Impl(ShadowStoreOptions options_in, base::Runtime runtime_in,
                                  "Bytes of the raw shadow files written by promotions");
   promotions_refused = &m.GetCounter("shadowfs_shadow_promotions_refused_total",
                                      "Promotions skipped: no room without evicting hotter shadows");
+  prefetches_refused =
+      &m.GetCounter("shadowfs_shadow_prefetches_refused_total",
+                    "Prefetch fills refused: no room without evicting shadows worth more");
 }
 
 ShadowStore::Impl::~Impl() {

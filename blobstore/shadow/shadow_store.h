@@ -145,6 +145,11 @@ struct FillOptions {
   base::WallTime valid_from{};
   std::optional<std::chrono::seconds> ttl;  // from now; nullopt = no expiry
   bool pin = false;
+  // A prefetch's probability of being read within the horizon. With it the fill may only evict
+  // shadows of lower expected value per byte than its own (the eviction rule's value, with this
+  // probability); otherwise it is refused with NoSpace, as a fill that does not fit is. Without
+  // it (reads, writes) the fill evicts whatever has the lowest value.
+  std::optional<double> probability;
 };
 
 class ShadowStore {

@@ -55,9 +55,24 @@ double ShadowStore::Impl::EvictionValue(const std::string& key, const IndexEntry
     p = 1 - std::exp(-0.5 * score);
   }
   uint64_t charged = bytes_override != 0 ? bytes_override : e.handle->charged;
-  double bytes = static_cast<double>(std::max<uint64_t>(charged, 1));
-  double saved = kRequestSeconds + static_cast<double>(e.info.size) / kPrimaryBytesPerSecond;
-  return p * saved / bytes;
+  return PrefetchValue(p, e.info.size, charged);
+}
+
+namespace {
+
+// A prefetch fill's eviction bound (FillOptions::probability); none for other fills.
+std::optional<double> EvictBelow(const FillOptions& options, uint64_t size, uint64_t bytes) {
+  if (!options.probability) return std::nullopt;
+  return ShadowStore::Impl::PrefetchValue(*options.probability, size, bytes);
+}
+
+}  // namespace
+
+double ShadowStore::Impl::PrefetchValue(double probability, uint64_t size, uint64_t bytes) {
+  // Seconds of primary time a read of the object saves, per byte held.
+  double saved = kRequestSeconds + static_cast<double>(size) / kPrimaryBytesPerSecond;
+  return std::clamp(probability, 0.0, 1.0) * saved /
+         static_cast<double>(std::max<uint64_t>(bytes, 1));
 }
 
 std::optional<std::vector<std::string>> ShadowStore::Impl::PickVictims(
@@ -102,9 +117,9 @@ uint64_t ShadowStore::Impl::EffectiveCapacity() {
 }
 
 Status ShadowStore::Impl::Reserve(const std::string& key, uint64_t bytes,
-                                  std::optional<double> evict_below) {
+                                  std::optional<double> evict_below, base::Counter* refused) {
   const uint64_t cap = EffectiveCapacity();
-  base::Counter* refused = evict_below ? promotions_refused : no_space;
+  if (refused == nullptr) refused = no_space;
   if (bytes > cap) {
     refused->Increment();
     return Status::NoSpace("shadow of '" + key + "' needs " + std::to_string(bytes) +
@@ -230,7 +245,9 @@ Status ShadowStore::Fill(std::string_view key_in, std::string_view etag, uint64_
     if (!missing.empty()) {
       // Block rounding of the old end and the new end: at most one extra block.
       uint64_t reserve = RoundUpToBlock(raw) + kBlockSize + kMetadataSlack;
-      SHADOWFS_RETURN_IF_ERROR(d.Reserve(key, reserve));
+      SHADOWFS_RETURN_IF_ERROR(d.Reserve(key, reserve,
+                                         EvictBelow(options, size, existing->charged + reserve),
+                                         options.probability ? d.prefetches_refused : nullptr));
       for (uint32_t i : missing) {
         uint64_t at = uint64_t{i} * file.chunk_size() - offset;
         Status s =
@@ -281,7 +298,8 @@ Status ShadowStore::Fill(std::string_view key_in, std::string_view etag, uint64_
   const uint64_t reserve = RoundUpToBlock(format::HeaderSizeFor(key.size(), etag.size()) +
                                           uint64_t{format::kEntrySize} * chunk_count + raw) +
                            kMetadataSlack;
-  SHADOWFS_RETURN_IF_ERROR(d.Reserve(key, reserve));
+  SHADOWFS_RETURN_IF_ERROR(d.Reserve(key, reserve, EvictBelow(options, size, reserve),
+                                     options.probability ? d.prefetches_refused : nullptr));
   const std::string file_name = d.FileNameFor(key, etag);
   const std::string path = d.PathOf(file_name);
   {

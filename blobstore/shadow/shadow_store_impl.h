@@ -101,12 +101,16 @@ struct ShadowStore::Impl {
   // Reserves `bytes` against the cap for `key`'s fill, evicting shadows of lower value (never
   // pinned or claimed ones, never `key`) and waiting briefly for readers of evicted files to let
   // go. NoSpace, with nothing evicted, if even that cannot make room.
-  // With `evict_below`, only shadows whose value is below it may be evicted, and a refusal is
-  // not counted as a refused fill (a promotion uses this).
+  // With `evict_below`, only shadows whose value is below it may be evicted (a promotion, a
+  // prefetch). A refusal is counted in `refused` (null: no_space).
+  base::Status Reserve(const std::string& key, uint64_t bytes,
+                       std::optional<double> evict_below = std::nullopt,
+                       base::Counter* refused = nullptr) EXCLUDES(mu_, catalog_mu_);
   // The cap in force now: capacity_bytes, lowered when the store's disk runs short of space.
   uint64_t EffectiveCapacity() EXCLUDES(mu_);
-  base::Status Reserve(const std::string& key, uint64_t bytes,
-                       std::optional<double> evict_below = std::nullopt) EXCLUDES(mu_, catalog_mu_);
+  // What a prefetch fill of `bytes` more (for an object of `size`, read with `probability`)
+  // may evict: shadows worth less per byte than it (FillOptions::probability).
+  static double PrefetchValue(double probability, uint64_t size, uint64_t bytes);
   void Unreserve(uint64_t bytes) EXCLUDES(mu_);
   // Expected value per byte; `bytes` (if not 0) stands for the shadow's current charge.
   double EvictionValue(const std::string& key, const IndexEntry& e, base::WallTime now,
@@ -155,6 +159,7 @@ struct ShadowStore::Impl {
   base::Counter* promotions = nullptr;
   base::Counter* promoted_bytes = nullptr;
   base::Counter* promotions_refused = nullptr;
+  base::Counter* prefetches_refused = nullptr;
 
   base::Mutex catalog_mu_;
   mutable base::Mutex mu_ ACQUIRED_AFTER(catalog_mu_);

@@ -95,7 +95,7 @@ Status ShadowStore::Impl::PromoteNow(const std::string& key) {
     // so only shadows worth less than that may make room for them.
     value_raw = EvictionValue(key, it->second, runtime.clock->Now(), reserve);
   }
-  Status s = Reserve(key, reserve, value_raw);
+  Status s = Reserve(key, reserve, value_raw, promotions_refused);
   if (!s.ok()) {
     return Status(s.code(), "promotion of '" + key + "' to raw chunks skipped: " + s.message());
   }

@@ -8,7 +8,7 @@
 // Then the same stream through a whole Engine (experts, learner, planner, accounting; a sink that
 // completes every prefetch at once), for the per-access cost and state per key of the engine.
 //
-// Usage: predict_bench [accesses] [keys]
+// Usage: predict_bench [accesses] [keys] [experts|engine]   (both parts unless one is named)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -309,11 +309,14 @@ int RunEngine(size_t accesses, size_t total_keys) {
 int main(int argc, char** argv) {
   const size_t accesses = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;
   const size_t keys = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 100'000;
-  if (keys < 100'000 || accesses == 0) {
-    std::fprintf(stderr, "usage: predict_bench [accesses] [keys >= 100000]\n");
+  const std::string part = argc > 3 ? argv[3] : "";
+  if (keys < 100'000 || accesses == 0 || (part != "" && part != "experts" && part != "engine")) {
+    std::fprintf(stderr, "usage: predict_bench [accesses] [keys >= 100000] [experts|engine]\n");
     return 2;
   }
-  int rc = shadowfs::predict::Run(accesses, keys);
-  if (rc != 0) return rc;
-  return shadowfs::predict::RunEngine(accesses, keys);
+  if (part != "engine") {
+    int rc = shadowfs::predict::Run(accesses, keys);
+    if (rc != 0) return rc;
+  }
+  return part == "experts" ? 0 : shadowfs::predict::RunEngine(accesses, keys);
 }

@@ -63,6 +63,23 @@ class GatedBlobStore final : public blobstore::BlobStore {
   bool open_ GUARDED_BY(mu_) = false;
 };
 
+// Records how each prefetch ended.
+class RecordingListener final : public base::PrefetchListener {
+ public:
+  void OnPrefetchDone(const base::PrefetchResult& r) override {
+    base::MutexLock lock(&mu_);
+    results_.push_back(r);
+  }
+  std::vector<base::PrefetchResult> results() {
+    base::MutexLock lock(&mu_);
+    return results_;
+  }
+
+ private:
+  base::Mutex mu_;
+  std::vector<base::PrefetchResult> results_ GUARDED_BY(mu_);
+};
+
 class MaterializerTest : public ::testing::Test {
  protected:
   MaterializerTest() : mem_(rt_.fake_clock()), faulty_(&mem_, rt_.fake_clock()) {
@@ -137,21 +154,7 @@ TEST_F(MaterializerTest, VersionObserverHearsTheVersionEachGetReturned) {
 
 // The prediction engine learns how its prefetches ended (timeliness, wasted bytes) from this.
 TEST_F(MaterializerTest, PrefetchListenerHearsHowEachAcceptedOfferEnded) {
-  class Listener final : public base::PrefetchListener {
-   public:
-    void OnPrefetchDone(const base::PrefetchResult& r) override {
-      base::MutexLock lock(&mu_);
-      results_.push_back(r);
-    }
-    std::vector<base::PrefetchResult> results() {
-      base::MutexLock lock(&mu_);
-      return results_;
-    }
-
-   private:
-    base::Mutex mu_;
-    std::vector<base::PrefetchResult> results_ GUARDED_BY(mu_);
-  } listener;
+  RecordingListener listener;
   Materializer m(&faulty_, store_.get(), {}, rt_.runtime());
   m.SetPrefetchListener(&listener);
   std::string etag = Put("p", 3 * kTestChunk + 5, 1);
@@ -175,6 +178,38 @@ TEST_F(MaterializerTest, PrefetchListenerHearsHowEachAcceptedOfferEnded) {
   EXPECT_EQ(store_->Find("p")->origin, Origin::kPrefetch);
 }
 
+// An offer carries its probability to the store: in a full store a prefetch less likely to be
+// read than what it would evict is refused for space, and the listener hears so (the planner's
+// backoff).
+TEST_F(MaterializerTest, APrefetchNotWorthItsSpaceIsReportedAsNoSpace) {
+  store_.reset();
+  ShadowStoreOptions o = testing::StoreOptions(dir_.path() + "/store");
+  o.capacity_bytes = 5 * kTestChunk;
+  store_ = testing::OpenStore(o, rt_.runtime());
+  RecordingListener listener;
+  Materializer m(&mem_, store_.get(), {}, rt_.runtime());
+  m.SetPrefetchListener(&listener);
+  Put("read", 3 * kTestChunk, 1);
+  ASSERT_TRUE(m.Materialize({.key = "read"}).ok());  // a demand-side fill fills the store
+  std::string etag = Put("p", 3 * kTestChunk, 2);
+  ASSERT_TRUE(m.Offer({.key = "p", .expected_etag = etag, .probability = 0.01}));
+  m.Drain();
+  auto results = listener.results();
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_FALSE(results[0].ok);
+  EXPECT_TRUE(results[0].no_space);
+  EXPECT_FALSE(store_->Find("p"));
+  EXPECT_TRUE(store_->Find("read"));
+  ASSERT_TRUE(m.Offer({.key = "p", .expected_etag = etag, .probability = 0.99}));
+  m.Drain();
+  results = listener.results();
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[1].ok);
+  EXPECT_FALSE(results[1].no_space);
+  EXPECT_TRUE(store_->Find("p"));
+  EXPECT_FALSE(store_->Find("read")) << "worth less than a prefetch almost sure to be read";
+}
+
 TEST_F(MaterializerTest, ChangedObjectIsAConflictAndDropsTheStaleShadow) {
   Materializer m(&faulty_, store_.get(), {}, rt_.runtime());
   std::string old_etag = Put("k", 4 * kTestChunk, 1);
@@ -195,6 +230,7 @@ TEST_F(MaterializerTest, BandwidthCapHoldsOnTheFakeClock) {
   mo.burst_bytes = 16 * 1024;
   Materializer m(&faulty_, store_.get(), mo, rt_.runtime());
   std::vector<std::string> etags;
+  etags.reserve(8);
   for (int i = 0; i < 8; ++i) etags.push_back(Put("o" + std::to_string(i), 32 * 1024, i));
   base::MonoTime start = rt_.fake_clock()->Monotonic();
   for (int i = 0; i < 8; ++i) {
@@ -219,6 +255,7 @@ TEST_F(MaterializerTest, RefusesBeyondTheQueueBound) {
   mo.max_queued = 2;
   Materializer m(&gated, store_.get(), mo, rt_.runtime());
   std::vector<std::string> etags;
+  etags.reserve(3);
   for (int i = 0; i < 3; ++i) etags.push_back(Put("q" + std::to_string(i), kTestChunk, i));
   EXPECT_TRUE(m.Submit({.key = "q0", .expected_etag = etags[0]}));
   EXPECT_TRUE(m.Submit({.key = "q1", .expected_etag = etags[1]}));

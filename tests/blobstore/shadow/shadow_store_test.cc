@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <map>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -35,7 +36,8 @@ class ShadowStoreTest : public ::testing::Test {
     store_ = OpenStore(options_, rt_.runtime());
     ASSERT_NE(store_, nullptr);
   }
-  void FillAll(const std::string& key, const std::string& etag, size_t size, FillOptions fo = {}) {
+  void FillAll(const std::string& key, const std::string& etag, size_t size,
+               const FillOptions& fo = {}) {
     std::string data = VersionBytes(key, etag, size);
     ASSERT_TRUE(store_->Fill(key, etag, size, 0, data, fo).ok());
   }
@@ -166,6 +168,7 @@ TEST_F(ShadowStoreTest, ReplaceByNewEtagWhileReadersReadServesEachVersionConsist
   std::atomic<bool> stop{false};
   std::atomic<int> reads{0};
   std::vector<std::thread> readers;
+  readers.reserve(3);
   for (int t = 0; t < 3; ++t) {
     readers.emplace_back([&, t] {
       ReadContext ctx;
@@ -305,6 +308,56 @@ TEST_F(ShadowStoreTest, EvictsLowValueFirstNeverPinnedAndRefusesWhenAllPinned) {
   // Bigger than the whole store: NoSpace too.
   std::string huge = VersionBytes("huge", "e", 20 * kTestChunk);
   EXPECT_EQ(store_->Fill("huge", "e", huge.size(), 0, huge, {}).code(), base::StatusCode::kNoSpace);
+}
+
+// Reuse probabilities by key (0.3 for any other), as the prediction engine would give them.
+class FixedScorer final : public base::ReuseScorer {
+ public:
+  explicit FixedScorer(std::map<std::string, double> p) : p_(std::move(p)) {}
+  double ReuseProbability(std::string_view key, base::WallTime) override {
+    auto it = p_.find(std::string(key));
+    return it == p_.end() ? 0.3 : it->second;
+  }
+
+ private:
+  std::map<std::string, double> p_;
+};
+
+// A full store is a cache's normal state. A prefetch (FillOptions::probability) may evict only
+// shadows worth less per byte than itself: one less likely to be read than everything it would
+// evict is refused with NoSpace (counted apart from fills that do not fit) and evicts nothing.
+TEST_F(ShadowStoreTest, APrefetchEvictsOnlyShadowsWorthLessThanItself) {
+  options_.capacity_bytes = 10 * kTestChunk;
+  Reopen();
+  FixedScorer scorer({{"likely", 0.9}, {"unlikely", 0.1}, {"p-low", 0.05}, {"p-high", 0.6}});
+  store_->SetScorer(&scorer);
+  const size_t size = 2 * kTestChunk;
+  FillAll("likely", "e", size);
+  FillAll("unlikely", "e", size);
+  FillAll("other", "e", size);
+  auto counter = [&](const char* name) { return rt_.metrics().GetCounter(name, "").value(); };
+
+  std::string low = VersionBytes("p-low", "e", size);
+  base::Status s = store_->Fill("p-low", "e", size, 0, low, {.probability = 0.05});
+  EXPECT_EQ(s.code(), base::StatusCode::kNoSpace) << s.ToString();
+  EXPECT_FALSE(store_->Find("p-low"));
+  EXPECT_TRUE(store_->Find("likely") && store_->Find("unlikely") && store_->Find("other"));
+  EXPECT_EQ(counter("shadowfs_shadow_prefetches_refused_total"), 1u);
+  EXPECT_EQ(counter("shadowfs_shadow_no_space_total"), 0u);
+  EXPECT_EQ(counter("shadowfs_shadow_evictions_total"), 0u);
+
+  std::string high = VersionBytes("p-high", "e", size);
+  ASSERT_TRUE(store_->Fill("p-high", "e", size, 0, high, {.probability = 0.6}).ok());
+  EXPECT_TRUE(store_->Find("p-high"));
+  EXPECT_FALSE(store_->Find("unlikely")) << "the least valuable shadow made room";
+  EXPECT_TRUE(store_->Find("likely"));
+  EXPECT_LE(store_->used_bytes(), options_.capacity_bytes);
+
+  // A demand read's fill still evicts whatever is worth least.
+  FillAll("read", "e", size);
+  EXPECT_TRUE(store_->Find("read"));
+  EXPECT_TRUE(store_->Find("likely"));
+  store_->SetScorer(nullptr);
 }
 
 TEST_F(ShadowStoreTest, OpenRemovesFilesWithoutRowsRowsWithoutFilesAndTempFiles) {
