@@ -9,6 +9,8 @@ namespace {
 constexpr std::string_view kFormat = "shadowfs.predict.epoch";
 constexpr uint32_t kVersion = 1;
 constexpr uint64_t kSeed = 0xe90c;
+constexpr double kFirstPassEvidence = 16;  // members read for a confidence of 1/2
+constexpr double kReproposeGain = 0.05;    // score gained since the last proposals
 
 size_t Words(size_t n) { return (n + 63) / 64; }
 
@@ -83,13 +85,22 @@ void EpochExpert::StartPass(Dir* d, std::string_view dir, int64_t now) {
   std::fill(d->read.begin(), d->read.end(), 0);
   std::fill(d->proposed.begin(), d->proposed.end(), 0);
   d->read_count = 0;
+  d->repeats = 0;
   d->proposed_unread = 0;
+  d->proposed_score = 0;
   Relist(d, dir, now);  // members come and go between epochs; on failure keep the old ones
 }
 
 double EpochExpert::UnreadScore(const Dir& d, int64_t now) const {
-  if (d.passes == 0 || d.members.empty()) return 0;
-  const double confidence = std::min(0.95, (d.passes + 1.0) / (d.passes + 2.0));
+  if (d.members.empty()) return 0;
+  double confidence = std::min(0.95, (d.passes + 1.0) / (d.passes + 2.0));
+  if (d.passes == 0) {
+    // A set in progress: enough distinct members read, and few of them twice (a scan, not a
+    // working set). The evidence grows with the members read.
+    if (d.read_count < options_.first_pass_min_reads || d.repeats * 8 > d.read_count) return 0;
+    const double k = d.read_count;
+    confidence = std::min(0.95, k / (k + kFirstPassEvidence));
+  }
   // The pass's read rate (the previous pass's until this one has some history) against the
   // members left: the share of them read within the horizon if the pass goes on at that rate.
   const double n = static_cast<double>(d.members.size());
@@ -151,10 +162,21 @@ void EpochExpert::Observe(const Access& access, std::vector<Candidate>* out) {
     SetBit(&d->read, i);
     ++d->read_count;
     if (Bit(d->proposed, i)) --d->proposed_unread;
+  } else {
+    ++d->repeats;
   }
-  if (d->passes == 0 || d->members.empty() || d->proposed_unread >= options_.ahead) return;
+  if (d->members.empty() || d->proposed_unread >= options_.ahead) return;
 
   const double score = UnreadScore(*d, now);
+  if (score <= 0) return;
+  if (score > d->proposed_score + kReproposeGain) {
+    // Proposed at a lower score (a set in progress gains confidence as it is read), the unread
+    // members may now be worth a prefetch that was refused: propose them again.
+    std::fill(d->proposed.begin(), d->proposed.end(), 0);
+    d->proposed_unread = 0;
+    d->cursor = 0;
+    d->proposed_score = static_cast<float>(score);
+  }
   size_t budget = std::min<size_t>(options_.max_candidates, options_.ahead - d->proposed_unread);
   const size_t n = d->members.size();
   const size_t words = Words(n);
@@ -167,21 +189,28 @@ void EpochExpert::Observe(const Access& access, std::vector<Candidate>* out) {
       free &= free - 1;
       SetBit(&d->proposed, idx);
       ++d->proposed_unread;
-      --budget;
       d->cursor = static_cast<uint32_t>(idx + 1);
+      if (d->passes == 0 && !SmallEnoughForAFirstPass(d->members[idx])) continue;
+      --budget;
       out->push_back(
           experts::FileCandidate(*keys_, d->members[idx], score, options_.range, access.time));
     }
   }
 }
 
+bool EpochExpert::SmallEnoughForAFirstPass(KeyId key) const {
+  const KeyTable::Object* o = keys_->object(key);
+  return o != nullptr && o->size <= options_.range.window;
+}
+
 double EpochExpert::Score(KeyId key, base::WallTime now) const {
   const std::string_view name = keys_->Name(key);
   if (name.empty()) return 0;
   const Dir* d = dirs_.Peek(experts::HashBytes(experts::DirOf(name), kSeed));
-  if (d == nullptr || d->passes == 0) return 0;
+  if (d == nullptr) return 0;
   const size_t i = IndexOf(*d, key);
   if (i == d->members.size() || Bit(d->read, i)) return 0;
+  if (d->passes == 0 && !SmallEnoughForAFirstPass(key)) return 0;
   return UnreadScore(*d, experts::UnixSeconds(now));
 }
 

@@ -1,12 +1,17 @@
 // EpochExpert: sets read over and over in any order (shuffled ML epochs). Per directory it tracks
 // passes: a pass ends once at least `complete_fraction` of the members were read and a member is
-// read again. After one full pass, it proposes the members not yet read in the current pass, a
-// bounded number ahead of the reader (`ahead` proposed but unread at a time, at most
-// `max_candidates` per call). Score is its estimate that an unread member is read within the
-// horizon: the pass's read rate against what is left, times a confidence that grows with the
-// passes seen. Members come from NamespaceView::ListDirectory, asked when a directory starts being
-// read intensely (`min_opens_to_track` opens within `track_window`) and again when a pass ends
-// (files come and go between epochs); without a NamespaceView it stays quiet.
+// read again. It proposes the members not yet read in the current pass, a bounded number ahead of
+// the reader (`ahead` proposed but unread at a time, at most `max_candidates` per call): after
+// one full pass, and already in the first once it looks like a set being read through (a set in
+// progress: at least `first_pass_min_reads` distinct members read and few read twice; a data
+// set's first epoch). Score is its estimate that an unread member is read within the horizon:
+// the pass's read rate against what is left, times a confidence that grows with the passes seen
+// (in the first pass, with the members read so far: k / (k + 16), at most 0.95). Members
+// proposed at a lower score are proposed again once it has grown by 0.05; in a first pass only
+// members of at most one window (1 MiB) are proposed. Members come from
+// NamespaceView::ListDirectory, asked when a directory starts being read intensely
+// (`min_opens_to_track` opens within `track_window`) and again when a pass ends (files come and go
+// between epochs); without a NamespaceView it stays quiet.
 //
 // Bounds: `max_dirs` directories (least recently read replaced), `max_members` members each;
 // about 4.25 bytes per member. Saves each directory's passes and what its current pass read.
@@ -30,7 +35,8 @@ class EpochExpert final : public Expert {
  public:
   struct Options {
     double complete_fraction = 0.9;
-    size_t ahead = 1024;
+    size_t ahead = 4096;
+    uint32_t first_pass_min_reads = 32;
     size_t max_dirs = 256;
     size_t max_members = 16384;
     std::chrono::seconds relist_after{60};  // a failed listing is retried after this
@@ -63,6 +69,8 @@ class EpochExpert final : public Expert {
     std::vector<uint64_t> read;  // bitsets over members: read in the current pass
     std::vector<uint64_t> proposed;
     uint32_t read_count = 0;
+    uint32_t repeats = 0;      // members read again within the current pass (before it completed)
+    float proposed_score = 0;  // the score when the unread members were last all proposable
     uint32_t proposed_unread = 0;
     uint32_t passes = 0;  // completed passes
     uint32_t cursor = 0;  // where the next proposal scan starts
@@ -89,6 +97,10 @@ class EpochExpert final : public Expert {
   void StartPass(Dir* d, std::string_view dir, int64_t now);
   double UnreadScore(const Dir& d, int64_t now) const;
   size_t IndexOf(const Dir& d, KeyId key) const;
+  // In a first pass only objects of at most one window (range.window) are proposed: a set is
+  // read through, but which bytes of a large member a reader wants (a columnar file's footer and
+  // a few chunks) is not known yet.
+  bool SmallEnoughForAFirstPass(KeyId key) const;
 
   Options options_;
   KeyTable* keys_;

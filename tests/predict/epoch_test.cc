@@ -44,7 +44,13 @@ class EpochExpertTest : public ::testing::Test {
 
 TEST_F(EpochExpertTest, ProposesTheUnreadMembersOfTheCurrentPass) {
   EpochExpert expert(options_, &keys_, &names_);
-  for (const std::string& f : Shuffled()) EXPECT_TRUE(Open(&expert, f).empty());  // pass 1
+  const std::vector<std::string> pass1 = Shuffled();
+  for (size_t i = 0; i + 1 < options_.first_pass_min_reads; ++i) {
+    EXPECT_TRUE(Open(&expert, pass1[i]).empty()) << "too few reads for a set in progress";
+  }
+  for (size_t i = options_.first_pass_min_reads - 1; i < pass1.size(); ++i) {
+    Open(&expert, pass1[i]);
+  }
   const std::vector<std::string> pass2 = Shuffled();
   std::set<std::string> read, proposed;
   for (size_t i = 0; i < pass2.size(); ++i) {
@@ -66,13 +72,65 @@ TEST_F(EpochExpertTest, ProposesTheUnreadMembersOfTheCurrentPass) {
   EXPECT_FALSE(Open(&expert, pass3[0]).empty());
 }
 
-TEST_F(EpochExpertTest, NothingBeforeAFullPass) {
+// A data set's first epoch: once enough distinct members were read (and few twice), the rest of
+// the set is proposed, with a confidence that grows with what was read.
+TEST_F(EpochExpertTest, ASetInProgressIsProposedInItsFirstPass) {
   EpochExpert expert(options_, &keys_, &names_);
   const std::vector<std::string> order = Shuffled();
-  // Most of the set, then re-reads: a partial pass is not an epoch.
-  for (size_t i = 0; i < 80; ++i) EXPECT_TRUE(Open(&expert, order[i]).empty());
-  for (size_t i = 0; i < 40; ++i) EXPECT_TRUE(Open(&expert, order[i]).empty());
+  std::set<std::string> read, proposed;
+  size_t again = 0;
+  for (size_t i = 0; i < 60; ++i) {
+    read.insert(order[i]);
+    std::vector<Candidate> out = Open(&expert, order[i]);
+    if (i + 1 < options_.first_pass_min_reads) {
+      EXPECT_TRUE(out.empty()) << i;
+    }
+    for (const std::string& name : testing::Names(keys_, out)) {
+      EXPECT_EQ(read.count(name), 0u) << name << " was read in this pass";
+      again += !proposed.insert(name).second;
+    }
+  }
+  EXPECT_GE(proposed.size(), 30u);
+  EXPECT_GT(again, 0u) << "proposed again as the confidence grew";
+  const double at60 = expert.Score(keys_.Intern(order[99]), At(t_));
+  EXPECT_GT(at60, 0.7) << "60 / (60 + 16)";
+  EXPECT_LE(at60, 0.95);
+  EXPECT_EQ(expert.Score(keys_.Intern(order[0]), At(t_)), 0.0) << "read in this pass";
+}
+
+// A working set read over and over is not a set in progress, and re-reads end one.
+TEST_F(EpochExpertTest, ReReadsAreNoSetInProgress) {
+  EpochExpert expert(options_, &keys_, &names_);
+  const std::vector<std::string> order = Shuffled();
+  for (size_t i = 0; i < 50; ++i) {
+    EXPECT_TRUE(Open(&expert, order[i]).empty()) << i;
+    EXPECT_TRUE(Open(&expert, order[i / 2]).empty()) << "re-read " << i / 2;
+  }
   EXPECT_EQ(expert.Score(keys_.Intern(order[90]), At(t_)), 0.0);
+
+  EpochExpert other(options_, &keys_, &names_);
+  for (size_t i = 0; i < 80; ++i) Open(&other, order[i]);
+  EXPECT_GT(other.Score(keys_.Intern(order[90]), At(t_)), 0.0);
+  // Most of the set, then re-reads: a partial pass is not an epoch.
+  for (size_t i = 0; i < 40; ++i) Open(&other, order[i]);
+  EXPECT_EQ(other.Score(keys_.Intern(order[90]), At(t_)), 0.0);
+}
+
+// In a first pass, large members are not proposed: the set is being read through, but which
+// bytes of a large file a reader wants (a columnar file's footer and a few chunks) is unknown.
+TEST_F(EpochExpertTest, AFirstPassProposesNoLargeMember) {
+  testing::FakeNames big;
+  std::vector<std::string> tables;
+  tables.reserve(100);
+  for (int i = 0; i < 100; ++i) {
+    tables.push_back("table/part-" + std::to_string(i) + ".parquet");
+    big.Add(tables.back(), 4 << 20);
+  }
+  std::shuffle(tables.begin(), tables.end(), rng_);
+  EpochExpert expert(options_, &keys_, &big);
+  for (const std::string& t : tables) EXPECT_TRUE(Open(&expert, t).empty()) << t;
+  // After a full pass the set is known to be read whole, large members too.
+  EXPECT_FALSE(Open(&expert, tables[0]).empty());
 }
 
 TEST_F(EpochExpertTest, StaysQuietWithoutANamespaceView) {
