@@ -144,6 +144,7 @@ TEST_F(EpochExpertTest, ForgottenIdsAreNeverProposedForTheirNewKeys) {
   EpochExpert expert(options_, &keys_, &names_);
   for (const std::string& f : Shuffled()) Open(&expert, f);
   std::vector<KeyId> gone;
+  gone.reserve(50);
   for (int i = 0; i < 50; ++i) gone.push_back(keys_.Intern(files_[i]));
   expert.Forget(gone);
   keys_.Release(gone);
