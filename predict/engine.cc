@@ -255,7 +255,7 @@ void Engine::Observe(const AccessEvent& event) {
   base::PrefetchSink* sink = nullptr;
   {
     base::MutexLock lock(&m.mu);
-    if (event.key == nullptr) return;
+    if (event.key == nullptr || event.key->size() > KeyTable::kMaxName) return;
     m.RecycleKeys();
     ++m.events;
     Access a;

@@ -13,13 +13,18 @@ uint64_t HashKey(std::string_view key) { return std::hash<std::string_view>{}(ke
 
 KeyTable::KeyTable(size_t capacity) : capacity_(capacity), slots_(64, kEmptySlot) {}
 
-std::string_view KeyTable::View(Span s) const {
-  if (s.length == 0 || s.length == kFree) return {};
-  return {pages_[s.offset >> kPageBits] + (s.offset & (kPageSize - 1)), s.length};
+std::string_view KeyTable::NameOf(const Strings& s) const {
+  if (s.name_length == 0 || s.name_length == kFree) return {};
+  return {At(s.offset), s.name_length};
 }
 
-KeyTable::Span KeyTable::Store(std::string_view bytes) {
-  if (bytes.empty()) return {};
+std::string_view KeyTable::EtagOf(const Strings& s) const {
+  if (s.etag_length == 0 || s.name_length == kFree) return {};
+  return {At(s.offset + s.name_length), s.etag_length};
+}
+
+uint32_t KeyTable::Store(std::string_view bytes) {
+  if (bytes.empty()) return arena_end_;
   const uint32_t length = static_cast<uint32_t>(bytes.size());
   const size_t in_page = arena_end_ & (kPageSize - 1);
   const bool page_open = static_cast<size_t>(arena_end_) < pages_.size() * kPageSize;
@@ -33,17 +38,16 @@ KeyTable::Span KeyTable::Store(std::string_view bytes) {
     blocks_.push_back(std::make_unique<char[]>(npages * kPageSize));
     for (size_t i = 0; i < npages; ++i) pages_.push_back(blocks_.back().get() + i * kPageSize);
   }
-  Span span{arena_end_, length};
-  std::memcpy(pages_[span.offset >> kPageBits] + (span.offset & (kPageSize - 1)), bytes.data(),
-              length);
+  const uint32_t offset = arena_end_;
+  std::memcpy(pages_[offset >> kPageBits] + (offset & (kPageSize - 1)), bytes.data(), length);
   arena_end_ += length;
-  return span;
+  return offset;
 }
 
 size_t KeyTable::SlotOf(std::string_view key, uint64_t hash) const {
   const size_t mask = slots_.size() - 1;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    if (slots_[i] == kEmptySlot || View(names_[slots_[i]]) == key) return i;
+    if (slots_[i] == kEmptySlot || NameOf(strings_[slots_[i]]) == key) return i;
   }
 }
 
@@ -53,13 +57,14 @@ void KeyTable::Grow() {
   const size_t mask = slots_.size() - 1;
   for (KeyId id : old) {
     if (id == kEmptySlot) continue;
-    size_t i = HashKey(View(names_[id])) & mask;
+    size_t i = HashKey(NameOf(strings_[id])) & mask;
     while (slots_[i] != kEmptySlot) i = (i + 1) & mask;
     slots_[i] = id;
   }
 }
 
 KeyId KeyTable::Intern(std::string_view key) {
+  if (key.size() > kMaxName) return kNoKey;
   const uint64_t hash = HashKey(key);
   size_t slot = SlotOf(key, hash);
   if (slots_[slot] != kEmptySlot) return slots_[slot];
@@ -72,20 +77,17 @@ KeyId KeyTable::Intern(std::string_view key) {
     id = free_ids_.back();
     free_ids_.pop_back();
   } else {
-    id = static_cast<KeyId>(names_.size());
-    if (names_.size() == names_.capacity()) {
+    id = static_cast<KeyId>(strings_.size());
+    if (strings_.size() == strings_.capacity()) {
       // Grow by a quarter, not double: these vectors are most of the fixed cost per key.
-      const size_t n = names_.capacity() + names_.capacity() / 4 + 64;
-      names_.reserve(n);
-      etags_.reserve(n);
+      const size_t n = strings_.capacity() + strings_.capacity() / 4 + 64;
+      strings_.reserve(n);
       objects_.reserve(n);
     }
-    names_.emplace_back();
-    etags_.emplace_back();
+    strings_.emplace_back();
     objects_.emplace_back();
   }
-  names_[id] = Store(key);
-  etags_[id] = {};
+  strings_[id] = {Store(key), static_cast<uint16_t>(key.size()), 0};
   objects_[id] = {};
   slots_[slot] = id;
   ++used_;
@@ -103,8 +105,8 @@ bool KeyTable::over_capacity() const { return used_ > capacity_; }
 std::vector<KeyId> KeyTable::LeastRecent(size_t n) const {
   std::vector<KeyId> ids;
   ids.reserve(used_);
-  for (KeyId id = 0; id < names_.size(); ++id) {
-    if (names_[id].length != kFree) ids.push_back(id);
+  for (KeyId id = 0; id < strings_.size(); ++id) {
+    if (InUse(id)) ids.push_back(id);
   }
   n = std::min(n, ids.size());
   auto older = [this](KeyId a, KeyId b) {
@@ -120,11 +122,11 @@ std::vector<KeyId> KeyTable::LeastRecent(size_t n) const {
 
 void KeyTable::EraseFromIndex(KeyId id) {
   const size_t mask = slots_.size() - 1;
-  size_t i = HashKey(View(names_[id])) & mask;
+  size_t i = HashKey(NameOf(strings_[id])) & mask;
   while (slots_[i] != id) i = (i + 1) & mask;
   // Backward-shift deletion keeps every probe chain unbroken without tombstones.
   for (size_t j = (i + 1) & mask; slots_[j] != kEmptySlot; j = (j + 1) & mask) {
-    const size_t home = HashKey(View(names_[slots_[j]])) & mask;
+    const size_t home = HashKey(NameOf(strings_[slots_[j]])) & mask;
     const bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
     if (movable) {
       slots_[i] = slots_[j];
@@ -136,11 +138,10 @@ void KeyTable::EraseFromIndex(KeyId id) {
 
 void KeyTable::Release(const std::vector<KeyId>& ids) {
   for (KeyId id : ids) {
-    if (id >= names_.size() || names_[id].length == kFree) continue;
+    if (!InUse(id)) continue;
     EraseFromIndex(id);
-    garbage_bytes_ += names_[id].length + etags_[id].length;
-    names_[id] = {0, kFree};
-    etags_[id] = {};
+    garbage_bytes_ += strings_[id].name_length + strings_[id].etag_length;
+    strings_[id] = {0, kFree, 0};
     objects_[id] = {};
     free_ids_.push_back(id);
     --used_;
@@ -155,51 +156,62 @@ void KeyTable::Compact() {
   pages_.clear();
   arena_end_ = 0;
   garbage_bytes_ = 0;
-  auto move = [&](Span s) {
-    if (s.length == 0) return s;
-    std::string_view old(old_pages[s.offset >> kPageBits] + (s.offset & (kPageSize - 1)), s.length);
-    return Store(old);
-  };
-  for (KeyId id = 0; id < names_.size(); ++id) {
-    if (names_[id].length == kFree) continue;
-    names_[id] = move(names_[id]);
-    etags_[id] = move(etags_[id]);
+  for (Strings& s : strings_) {
+    if (s.name_length == kFree) continue;
+    const size_t length = size_t{s.name_length} + s.etag_length;
+    if (length == 0) continue;
+    s.offset = Store({old_pages[s.offset >> kPageBits] + (s.offset & (kPageSize - 1)), length});
   }
 }
 
 std::string_view KeyTable::Name(KeyId id) const {
-  if (id >= names_.size()) return {};
-  return View(names_[id]);
+  if (id >= strings_.size()) return {};
+  return NameOf(strings_[id]);
 }
 
 void KeyTable::Touch(KeyId id, base::WallTime when) {
-  if (id < names_.size() && names_[id].length != kFree) objects_[id].last_touch = when;
+  if (InUse(id)) objects_[id].last_touch = when;
 }
 
 void KeyTable::SetObject(KeyId id, uint64_t size, std::string_view etag) {
-  if (id >= names_.size() || names_[id].length == kFree) return;
+  if (!InUse(id)) return;
   objects_[id].size = size;
-  if (View(etags_[id]) == etag) return;
-  Span& span = etags_[id];
-  if (!etag.empty() && etag.size() <= span.length) {
-    // Same-length ETags (the common case: hex digests) are rewritten in place.
-    std::memcpy(pages_[span.offset >> kPageBits] + (span.offset & (kPageSize - 1)), etag.data(),
-                etag.size());
-    garbage_bytes_ += span.length - etag.size();
-    span.length = static_cast<uint32_t>(etag.size());
+  Strings& s = strings_[id];
+  if (etag.size() > kMaxEtag) etag = {};  // not kept: unknown
+  if (EtagOf(s) == etag) return;
+  const uint32_t etag_at = s.offset + s.name_length;
+  const bool last = etag_at + s.etag_length == arena_end_ &&
+                    (s.offset & (kPageSize - 1)) + s.name_length + etag.size() <= kPageSize;
+  if (etag.size() <= s.etag_length || last) {
+    // In place, after the name: an ETag no longer than the one before (the common case: hex
+    // digests of one length), or the key's strings are the arena's last and its page has room
+    // (the first ETag of a key just interned).
+    if (!etag.empty()) {
+      std::memcpy(pages_[etag_at >> kPageBits] + (etag_at & (kPageSize - 1)), etag.data(),
+                  etag.size());
+    }
+    if (last) {
+      arena_end_ = etag_at + static_cast<uint32_t>(etag.size());
+    } else {
+      garbage_bytes_ += s.etag_length - etag.size();
+    }
   } else {
-    garbage_bytes_ += span.length;
-    span = Store(etag);
+    // Longer: the name and the ETag move together to the end of the arena.
+    std::string both(NameOf(s));
+    both.append(etag);
+    garbage_bytes_ += size_t{s.name_length} + s.etag_length;
+    s.offset = Store(both);
   }
+  s.etag_length = static_cast<uint16_t>(etag.size());
 }
 
 std::string_view KeyTable::etag(KeyId id) const {
-  if (id >= names_.size() || names_[id].length == kFree) return {};
-  return View(etags_[id]);
+  if (!InUse(id)) return {};
+  return EtagOf(strings_[id]);
 }
 
 const KeyTable::Object* KeyTable::object(KeyId id) const {
-  if (id >= names_.size() || names_[id].length == kFree) return nullptr;
+  if (!InUse(id)) return nullptr;
   return &objects_[id];
 }
 
@@ -208,9 +220,9 @@ size_t KeyTable::capacity() const { return capacity_; }
 
 size_t KeyTable::MemoryBytes() const {
   return pages_.size() * static_cast<size_t>(kPageSize) + pages_.capacity() * sizeof(char*) +
-         blocks_.capacity() * sizeof(blocks_[0]) + names_.capacity() * sizeof(Span) +
-         etags_.capacity() * sizeof(Span) + objects_.capacity() * sizeof(Object) +
-         free_ids_.capacity() * sizeof(KeyId) + slots_.capacity() * sizeof(KeyId);
+         blocks_.capacity() * sizeof(blocks_[0]) + strings_.capacity() * sizeof(Strings) +
+         objects_.capacity() * sizeof(Object) + free_ids_.capacity() * sizeof(KeyId) +
+         slots_.capacity() * sizeof(KeyId);
 }
 
 }  // namespace shadowfs::predict

@@ -27,7 +27,10 @@ class KeyTable {
  public:
   explicit KeyTable(size_t capacity);
 
-  // The id of `key`, interning it if new (the table may go past capacity until Release).
+  // The id of `key`, interning it if new (the table may go past capacity until Release). Keys
+  // are at most kMaxName bytes; a longer one is refused (kNoKey).
+  static constexpr size_t kMaxName = 0xfffe;
+  static constexpr size_t kMaxEtag = 0xffff;  // a longer ETag is not kept (unknown)
   KeyId Intern(std::string_view key);
   bool over_capacity() const;
   // The `n` least recently touched ids in use, for the engine to recycle.
@@ -54,22 +57,31 @@ class KeyTable {
   size_t MemoryBytes() const;
 
  private:
-  // Names and ETags live in an arena of fixed 64 KiB pages that never move while ids are in use
-  // (so string_views handed out stay valid across Intern); a string is addressed by a 32-bit
-  // arena offset. Release compacts the arena once more than half of it is garbage. The index is
-  // an open-addressing hash set of ids (linear probing, backward-shift deletion) that hashes the
-  // names in the arena, so a key costs its bytes plus about 56 bytes of fixed state.
+  // A key's name and its object's ETag live side by side in an arena of fixed 64 KiB pages that
+  // never move while ids are in use (so string_views handed out stay valid across Intern),
+  // addressed by a 32-bit arena offset and two 16-bit lengths (names are at most kMaxName bytes:
+  // S3 allows 1024, a path 4096). Release compacts the arena once more than half of it is
+  // garbage. The index is an open-addressing hash set of ids (linear probing, backward-shift
+  // deletion) that hashes the names in the arena, so a key costs its bytes plus about 40 bytes of
+  // fixed state.
   static constexpr uint32_t kPageBits = 16;
   static constexpr uint32_t kPageSize = 1u << kPageBits;
   static constexpr uint32_t kEmptySlot = 0xffffffffu;
-  struct Span {
+  struct Strings {
     uint32_t offset = 0;
-    uint32_t length = 0;
+    uint16_t name_length = 0;  // kFree: an id not in use
+    uint16_t etag_length = 0;  // the ETag follows the name
   };
-  static constexpr uint32_t kFree = 0xffffffffu;  // Span::length of an id not in use
+  static constexpr uint16_t kFree = 0xffff;
 
-  std::string_view View(Span s) const;
-  Span Store(std::string_view bytes);
+  bool InUse(KeyId id) const { return id < strings_.size() && strings_[id].name_length != kFree; }
+  const char* At(uint32_t offset) const {
+    return pages_[offset >> kPageBits] + (offset & (kPageSize - 1));
+  }
+  std::string_view NameOf(const Strings& s) const;
+  std::string_view EtagOf(const Strings& s) const;
+  // Copies `bytes` (one string, never split across pages) into the arena; returns its offset.
+  uint32_t Store(std::string_view bytes);
   size_t SlotOf(std::string_view key, uint64_t hash) const;
   void Grow();
   void EraseFromIndex(KeyId id);
@@ -81,8 +93,7 @@ class KeyTable {
   std::vector<char*> pages_;                     // page index -> its first byte
   uint32_t arena_end_ = 0;                       // next free offset
   size_t garbage_bytes_ = 0;                     // bytes no live string uses
-  std::vector<Span> names_;                      // by id
-  std::vector<Span> etags_;                      // by id
+  std::vector<Strings> strings_;                 // by id
   std::vector<Object> objects_;                  // by id
   std::vector<KeyId> free_ids_;
   std::vector<KeyId> slots_;  // the index; size a power of two, at most 70% full

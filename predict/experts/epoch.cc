@@ -47,6 +47,7 @@ bool EpochExpert::Relist(Dir* d, std::string_view dir, int64_t now) {
   for (const ObjectInfo& info : *listed) {
     if (experts::DirOf(info.key) != dir) continue;
     const KeyId id = keys_->Intern(info.key);
+    if (id == kNoKey) continue;  // a name too long to track
     keys_->SetObject(id, info.size, info.etag);
     members.push_back(id);
   }

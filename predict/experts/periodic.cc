@@ -180,6 +180,7 @@ void PeriodicExpert::Fire(Prefix* p, int64_t now) {
     if (pending_.size() >= options_.max_pending) break;
     if (experts::DirOf(info.key) != dir) continue;
     const KeyId id = keys_->Intern(info.key);
+    if (id == kNoKey) continue;  // a name too long to track
     keys_->SetObject(id, info.size, info.etag);
     pending_.push_back({id, p->confidence, p->next});
   }

@@ -46,6 +46,7 @@ const std::vector<KeyId>* SiblingExpert::Members(std::string_view dir, uint64_t 
     if (experts::DirOf(info.key) != dir)
       continue;  // a misbehaving view: ignore what is not a member
     const KeyId id = keys_->Intern(info.key);
+    if (id == kNoKey) continue;  // a name too long to track
     keys_->SetObject(id, info.size, info.etag);
     l->members.push_back(id);
   }
