@@ -2,7 +2,7 @@
 // about the primary, the shadow store or the filesystem:
 //   PrimaryNamespace  the engine's NamespaceView: directory listings of the primary, cached and
 //                     fetched in the background
-//   ShadowStoreView   the engine's StoreView: the store's capacity, for the prefetch share
+//   ShadowStoreView   the engine's StoreView: the store's capacity and fill, for the backoff
 //   PredictionLoop    the mount's event thread: drains the read path's EventRing into the
 //                     engine (and the access log, when asked) and ticks the engine each second
 #pragma once
@@ -87,6 +87,7 @@ class PrimaryNamespace final : public predict::NamespaceView {
 class ShadowStoreView final : public predict::StoreView {
  public:
   explicit ShadowStoreView(const shadow::ShadowStore* store) : store_(store) {}
+  uint64_t used_bytes() const override { return store_->used_bytes(); }
   uint64_t capacity_bytes() const override { return store_->capacity_bytes(); }
 
  private:

@@ -41,7 +41,7 @@ Engine::Impl::Impl(EngineOptions opts, EngineDeps d, std::unique_ptr<KeyTable> k
 
 StoreState Engine::Impl::ReadStore() const {
   if (deps.store == nullptr) return {};
-  return {deps.store->capacity_bytes()};
+  return {deps.store->used_bytes(), deps.store->capacity_bytes()};
 }
 
 KeyId Engine::Impl::InternProcess(const std::string& name, std::string_view* view) {

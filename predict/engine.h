@@ -63,17 +63,18 @@ struct EngineOptions {
   uint64_t max_request_bytes = 64ull << 20;
 };
 
-// What the engine may ask about the store: its capacity, for the share that prefetched but unread
-// bytes may take. Thread-safe.
+// What the engine may ask about the store: its capacity and fill, for the share that prefetched
+// but unread bytes may take and the backoff. Thread-safe.
 class StoreView {
  public:
   virtual ~StoreView() = default;
+  virtual uint64_t used_bytes() const = 0;
   virtual uint64_t capacity_bytes() const = 0;
 };
 
 struct EngineDeps {
   NamespaceView* names = nullptr;  // may be null: experts that need listings stay quiet
-  StoreView* store = nullptr;      // may be null: no budget for the store's share
+  StoreView* store = nullptr;      // may be null: no store budget or fill backoff
   base::Runtime runtime{};         // clock (Tick's and OnPrefetchDone's times), logger, metrics
 };
 

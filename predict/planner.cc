@@ -15,6 +15,7 @@ constexpr double kLowerStep = 0.005;   // above: reach for more coverage slowly
 constexpr double kWindowDecay = 0.98;  // about the last 50 outcomes
 constexpr double kWindowMinOutcomes = 5;
 constexpr size_t kRangesPerKey = 16;
+constexpr double kPressureStart = 0.8;   // store used/capacity where the fill backoff begins
 constexpr double kPressureStep = 0.25;   // added by each prefetch refused for space
 constexpr double kPressureRelief = 0.8;  // applied by each prefetch stored
 
@@ -47,8 +48,16 @@ Planner::Planner(const PlannerOptions& options)
 
 void Planner::set_threshold(double t) { threshold_ = std::clamp(t, kMinThreshold, kMaxThreshold); }
 
-double Planner::EffectiveThreshold() const {
-  return std::min(1.0, threshold_ + (1.0 - threshold_) * pressure_);
+double Planner::Backoff(const StoreState& store) {
+  if (store.capacity_bytes == 0) return 1.0;
+  double fill = static_cast<double>(store.used_bytes) / static_cast<double>(store.capacity_bytes);
+  if (fill <= kPressureStart) return 1.0;
+  return std::clamp((1.0 - fill) / (1.0 - kPressureStart), 0.0, 1.0);
+}
+
+double Planner::EffectiveThreshold(const StoreState& store) const {
+  const double pressure = std::max(pressure_, 1.0 - Backoff(store));
+  return std::min(1.0, threshold_ + (1.0 - threshold_) * pressure);
 }
 
 template <typename Fn>
@@ -80,7 +89,7 @@ std::optional<Planner::Decision> Planner::Admit(KeyId key, uint64_t offset, uint
                                                 uint64_t unread_prefetched,
                                                 base::WallTime expected_read) {
   if (object_size != 0 && offset >= object_size) return std::nullopt;
-  if (probability < EffectiveThreshold()) return std::nullopt;
+  if (probability < EffectiveThreshold(store)) return std::nullopt;
   Decision d;
   d.offset = offset;
   if (length == 0 && object_size != 0) length = object_size - offset;
@@ -96,7 +105,8 @@ std::optional<Planner::Decision> Planner::Admit(KeyId key, uint64_t offset, uint
 
   if (in_flight_ + d.cost > options_.max_bytes_in_flight) return std::nullopt;
   if (store.capacity_bytes != 0) {
-    double share = options_.store_share * static_cast<double>(store.capacity_bytes);
+    double share =
+        options_.store_share * Backoff(store) * static_cast<double>(store.capacity_bytes);
     if (static_cast<double>(unread_prefetched + d.cost) > share) return std::nullopt;
   }
   if (options_.bandwidth_bytes_per_second != 0) {

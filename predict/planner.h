@@ -8,11 +8,14 @@
 //     p * (request_latency + B / reference_bandwidth) >= (1 - p) * B / reference_bandwidth;
 //   - the budgets allow it: bytes in flight, the bandwidth token bucket, and the share of the store
 //     that prefetched-but-unread bytes may use;
-//   - backoff under store pressure: a full store is a cache's normal state, so pressure is not its
-//     fill level but the store refusing prefetches for space (a prefetch may only evict shadows
-//     worth less than itself: blobstore/shadow/shadow_store.h). Each refusal raises the
-//     threshold towards 1, each stored prefetch lowers it again, and the pressure halves every
-//     kPressureHalfLife without refusals, so that the most probable candidates are tried first;
+//   - backoff under store pressure, the larger of two: the store's fill level (above 0.8 of its
+//     capacity the share shrinks to nothing at full and the threshold rises towards 1), and the
+//     store refusing prefetches for space (a prefetch may only evict shadows worth less than
+//     itself: blobstore/shadow/shadow_store.h; each refusal raises the threshold towards 1, each
+//     stored prefetch lowers it again, and it halves every kPressureHalfLife without refusals).
+//     The fill level stops prefetching in a full store, a cache's normal state, but without it
+//     a store half the size of an ML data set made the run 41% slower than with prediction off
+//     (with it, 23% slower: tests/bench/README.md, an open problem);
 //   - the range was not requested in the last rerequest_after (de-duplication; the sink refuses
 //     ranges the store holds in full, so a range evicted or dropped may be prefetched again).
 // Admit reserves the budgets; the engine gives them back with Refused (the sink said no) or Done.
@@ -50,8 +53,9 @@ struct PlannerOptions {
   uint64_t unknown_size_bytes = 1ull << 20;
 };
 
-// What the store looks like now (zero capacity: unknown, no store budget).
+// What the store looks like now (zero capacity: unknown, no store budget or fill backoff).
 struct StoreState {
+  uint64_t used_bytes = 0;
   uint64_t capacity_bytes = 0;
 };
 
@@ -95,8 +99,8 @@ class Planner {
   // Moves the threshold towards the target precision (about once a second).
   void Adapt();
   // The threshold after store-pressure backoff.
-  double EffectiveThreshold() const;
-  double pressure() const { return pressure_; }  // 0: none, 1: every prefetch refused
+  double EffectiveThreshold(const StoreState& store) const;
+  double pressure() const { return pressure_; }  // from refusals: 0 none, 1 every prefetch
 
   double threshold() const { return threshold_; }
   void set_threshold(double t);
@@ -111,6 +115,7 @@ class Planner {
   size_t MemoryBytes() const;
 
  private:
+  static double Backoff(const StoreState& store);  // by fill level: 1 none, 0 full
   // A requested range: 24 bytes. Its expiry is in Unix seconds (rounded up: the horizon is
   // minutes); offsets are below 2^63 (off_t), so the top bit of `begin` marks a range in flight
   // (until Done: never requested twice at once, however long it takes).

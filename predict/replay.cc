@@ -44,6 +44,7 @@ class Replayer::Sim final : public base::PrefetchSink, public StoreView {
     return true;
   }
 
+  uint64_t used_bytes() const override { return used_; }
   uint64_t capacity_bytes() const override { return options_.store_capacity_bytes; }
 
   // Completes the prefetches due by `now` into the store, telling the engine.

@@ -136,37 +136,47 @@ TEST(PlannerTest, StoreShareLimitsUnreadPrefetchedBytes) {
   o.store_share = 0.5;
   o.max_bytes_in_flight = 1000 * kMiB;
   Planner p(o);
-  StoreState store{10 * kMiB};
+  StoreState store{0, 10 * kMiB};
   EXPECT_TRUE(p.Admit(1, 0, 0, kMiB, 0.95, kT0, store, 3 * kMiB));
   EXPECT_FALSE(p.Admit(2, 0, 0, kMiB, 0.95, kT0, store, 4 * kMiB + kMiB / 2))
       << "5 MiB share exceeded";
 }
 
-// A full store is a cache's normal state: its fill level alone never stops prefetching. What
-// backs the planner off is the store refusing prefetches for space (they were worth less than
-// what they would evict); stored prefetches and time let the pressure go again.
+TEST(PlannerTest, BacksOffAsTheStoreFills) {
+  Planner p(Options());
+  StoreState empty{0, 100 * kMiB}, busy{90 * kMiB, 100 * kMiB}, full{100 * kMiB, 100 * kMiB};
+  EXPECT_DOUBLE_EQ(p.EffectiveThreshold(empty), 0.8);
+  EXPECT_NEAR(p.EffectiveThreshold(busy), 0.9, 1e-9);
+  EXPECT_DOUBLE_EQ(p.EffectiveThreshold(full), 1.0);
+  EXPECT_TRUE(p.Admit(1, 0, 0, 1024, 0.85, kT0, empty, 0));
+  EXPECT_FALSE(p.Admit(2, 0, 0, 1024, 0.85, kT0, busy, 0));
+  EXPECT_FALSE(p.Admit(3, 0, 0, 1024, 0.999, kT0, full, 0)) << "a full store takes nothing";
+}
+
+// The store refusing prefetches for space (they were worth less than what they would evict)
+// backs the planner off too; stored prefetches and time let that pressure go again.
 TEST(PlannerTest, BacksOffWhileTheStoreRefusesPrefetchesForSpace) {
   PlannerOptions o = Options();
   o.max_bytes_in_flight = 1000 * kMiB;
   Planner p(o);
-  StoreState full{100 * kMiB};
-  EXPECT_DOUBLE_EQ(p.EffectiveThreshold(), 0.8);
-  auto d = p.Admit(1, 0, 0, 1024, 0.85, kT0, full, 0);
-  ASSERT_TRUE(d) << "a full store still takes a prefetch worth its space";
+  StoreState half{50 * kMiB, 100 * kMiB};
+  EXPECT_DOUBLE_EQ(p.EffectiveThreshold(half), 0.8);
+  auto d = p.Admit(1, 0, 0, 1024, 0.85, kT0, half, 0);
+  ASSERT_TRUE(d);
   p.Done(1, *d, /*ok=*/false, /*no_space=*/true);
   EXPECT_NEAR(p.pressure(), 0.25, 1e-9);
-  EXPECT_NEAR(p.EffectiveThreshold(), 0.85, 1e-9);
+  EXPECT_NEAR(p.EffectiveThreshold(half), 0.85, 1e-9);
   for (KeyId k = 2; k < 5; ++k) {
-    auto r = p.Admit(k, 0, 0, 1024, 0.999, kT0, full, 0);
+    auto r = p.Admit(k, 0, 0, 1024, 0.999, kT0, half, 0);
     ASSERT_TRUE(r);
     p.Done(k, *r, /*ok=*/false, /*no_space=*/true);
   }
-  EXPECT_DOUBLE_EQ(p.EffectiveThreshold(), 1.0) << "every prefetch refused: none is tried";
-  EXPECT_FALSE(p.Admit(10, 0, 0, 1024, 0.999, kT0, full, 0));
+  EXPECT_DOUBLE_EQ(p.EffectiveThreshold(half), 1.0) << "every prefetch refused: none is tried";
+  EXPECT_FALSE(p.Admit(10, 0, 0, 1024, 0.999, kT0, half, 0));
   p.Expire(kT0);
   p.Expire(kT0 + Planner::kPressureHalfLife);
   EXPECT_NEAR(p.pressure(), 0.5, 1e-9) << "halved after a half-life without refusals";
-  auto ok = p.Admit(11, 0, 0, 1024, 0.95, kT0 + Planner::kPressureHalfLife, full, 0);
+  auto ok = p.Admit(11, 0, 0, 1024, 0.95, kT0 + Planner::kPressureHalfLife, half, 0);
   ASSERT_TRUE(ok) << "the most probable candidates are tried first";
   p.Done(11, *ok, /*ok=*/true);
   EXPECT_NEAR(p.pressure(), 0.4, 1e-9) << "a stored prefetch relieves it";
