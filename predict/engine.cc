@@ -11,7 +11,7 @@ namespace {
 constexpr size_t kMaxProcesses = 4096;
 constexpr size_t kPendingPerKey = 4;
 constexpr size_t kMaxPending = 1 << 16;
-constexpr auto kMinLabelWindow = std::chrono::seconds(30);
+constexpr auto kMinLabelWindow = std::chrono::seconds(2);
 constexpr auto kRescoreAfter = std::chrono::seconds(1);
 constexpr double kLabelWindowFactor = 8;
 constexpr double kHitDelayWeight = 0.02;  // of each new right prediction in the average
@@ -77,15 +77,30 @@ void Engine::Impl::Label(const LabelQueue::Pending& p, bool label) {
   learner.Update(label_features, label, p.probability);
 }
 
-void Engine::Impl::Hit(std::chrono::nanoseconds delay) {
-  double d = std::max(0.0, std::chrono::duration<double>(delay).count());
-  hit_delay_seconds += kHitDelayWeight * (d - hit_delay_seconds);
+void Engine::Impl::HitDelay::Add(double d) {
+  ++hits;
+  const double weight = std::max(kHitDelayWeight, 1.0 / static_cast<double>(hits));
+  seconds += weight * (d - seconds);
+}
+
+void Engine::Impl::Hit(size_t proposer, std::chrono::nanoseconds delay) {
+  const double d = std::max(0.0, std::chrono::duration<double>(delay).count());
+  if (hit_delay.size() < experts.size() + 1) hit_delay.resize(experts.size() + 1);
+  if (proposer < experts.size()) hit_delay[proposer].Add(d);
+  hit_delay.back().Add(d);
+}
+
+std::chrono::nanoseconds Engine::Impl::LabelWindow(size_t proposer) const {
+  const double seconds = proposer < hit_delay.size() ? hit_delay[proposer].seconds
+                         : hit_delay.empty()         ? HitDelay{}.seconds
+                                                     : hit_delay.back().seconds;
+  auto window = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>(kLabelWindowFactor * seconds));
+  return std::clamp<std::chrono::nanoseconds>(window, kMinLabelWindow, options.horizon);
 }
 
 std::chrono::nanoseconds Engine::Impl::LabelWindow() const {
-  auto window = std::chrono::duration_cast<std::chrono::nanoseconds>(
-      std::chrono::duration<double>(kLabelWindowFactor * hit_delay_seconds));
-  return std::clamp<std::chrono::nanoseconds>(window, kMinLabelWindow, options.horizon);
+  return LabelWindow(hit_delay.empty() ? 0 : hit_delay.size() - 1);
 }
 
 void Engine::Impl::Outcome(uint64_t useful, uint64_t wasted) {
@@ -128,9 +143,11 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
       // it) is judged from when the read was expected, not from when it was made.
       const base::WallTime due = std::max(now, c.expected_read);
       if (pending == nullptr) {
-        labels.Add(c.key, c.offset, c.length, p, due, due + LabelWindow(), x,
-                   [this](const LabelQueue::Pending& q, bool label)
-                       NO_THREAD_SAFETY_ANALYSIS { Label(q, label); });
+        labels.Add(
+            c.key, c.offset, c.length, p, due, due + LabelWindow(from[i]), x,
+            [this](const LabelQueue::Pending& q, bool label)
+                NO_THREAD_SAFETY_ANALYSIS { Label(q, label); },
+            static_cast<uint8_t>(std::min<size_t>(from[i], 255)));
       }
     }
     // Credited to the expert whose score weighed most in p, not to the one that scores the key
@@ -265,8 +282,8 @@ void Engine::Observe(const AccessEvent& event) {
     // An open served from the page cache (length 0) read the file: a prediction of any of its
     // ranges was right. It is not a demand read of ours, so it is not accounted.
     m.labels.Read(a.key, a.offset, a.length, a.time,
-                  [&](const LabelQueue::Pending&, std::chrono::nanoseconds delay)
-                      NO_THREAD_SAFETY_ANALYSIS { m.Hit(delay); });
+                  [&](const LabelQueue::Pending& p, std::chrono::nanoseconds delay)
+                      NO_THREAD_SAFETY_ANALYSIS { m.Hit(p.proposer, delay); });
     if (a.length > 0) {
       bool prefetched = a.from_shadow && m.planner.Requested(a.key, a.offset, a.length, a.time);
       m.accountant.Read(a.key, a.offset, a.length, a.time, a.from_shadow, prefetched,

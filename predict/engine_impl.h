@@ -50,12 +50,16 @@ struct Engine::Impl {
   // The features of `key`: every expert's score, then the extras.
   void Featurize(KeyId key, base::WallTime now, Features* x) const REQUIRES(mu);
   void Label(const LabelQueue::Pending& p, bool label) REQUIRES(mu);
-  void Hit(std::chrono::nanoseconds delay) REQUIRES(mu);
-  // How long a prediction waits for its label, and a prefetch before the planner hears of its
-  // outcome: a few times the usual delay between a right prediction and its read, within
-  // [kMinLabelWindow, horizon]. Right predictions are mostly read soon after (the next file of a
-  // chain, the next window of a stream), so most labels come much sooner than the horizon, and
-  // the learner keeps up with the stream; a late read after the window is counted as a miss.
+  // A prediction of expert `proposer` was proven right `delay` after it was made.
+  void Hit(size_t proposer, std::chrono::nanoseconds delay) REQUIRES(mu);
+  // How long a prediction of `proposer` waits for its label: a few times the usual delay between
+  // a right prediction of that expert and its read, within [kMinLabelWindow, horizon]. Right
+  // predictions are mostly read soon after (the next file of a chain: milliseconds; a shuffled
+  // epoch's members: seconds), so most labels come much sooner than the horizon and the learner
+  // keeps up with the stream, even within one short run; a read after the window counts as a
+  // miss. Each expert has its own: a chain's milliseconds must not cut an epoch's seconds short.
+  std::chrono::nanoseconds LabelWindow(size_t proposer) const REQUIRES(mu);
+  // Over all experts: how long a prefetch waits before the planner hears of its outcome.
   std::chrono::nanoseconds LabelWindow() const REQUIRES(mu);
   void Outcome(uint64_t useful, uint64_t wasted) REQUIRES(mu);
   void RecycleKeys() REQUIRES(mu);
@@ -82,7 +86,14 @@ struct Engine::Impl {
   std::map<std::pair<std::string, uint64_t>, InFlight> in_flight GUARDED_BY(mu);
   uint64_t events GUARDED_BY(mu) = 0;
   uint64_t outcomes_since_adapt GUARDED_BY(mu) = 0;
-  double hit_delay_seconds GUARDED_BY(mu) = 10;  // moving average over right predictions
+  // Average delay of right predictions, by proposing expert; the last is over all of them. A
+  // running mean for the first kHitDelayWarmup hits, then a moving average.
+  struct HitDelay {
+    double seconds = 10;
+    uint64_t hits = 0;
+    void Add(double d);
+  };
+  std::vector<HitDelay> hit_delay GUARDED_BY(mu);
   base::WallTime last_save GUARDED_BY(mu){};
   // Gauges (one walk over every structure for MemoryBytes) are exported every 10 s, not each Tick.
   base::WallTime last_export GUARDED_BY(mu){};

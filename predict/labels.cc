@@ -68,7 +68,7 @@ void LabelQueue::DropStale() {
 
 void LabelQueue::Add(KeyId key, uint64_t offset, uint64_t length, double probability,
                      base::WallTime now, base::WallTime deadline, const Features& features,
-                     const LabelFn& fn) {
+                     const LabelFn& fn, uint8_t proposer) {
   // The key's oldest open prediction makes way (the chain is newest first: it is the last).
   size_t count = 0;
   uint32_t oldest = KeyedPool<Pending>::kNone;
@@ -91,6 +91,7 @@ void LabelQueue::Add(KeyId key, uint64_t offset, uint64_t length, double probabi
   const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(p.deadline - now);
   p.window_ms = static_cast<uint32_t>(std::min<int64_t>(window.count(), UINT32_MAX));
   p.order = next_order_++;
+  p.proposer = proposer;
   p.features = PackedFeatures(features);
   const uint32_t slot = pending_.Add(key, p);
   if (due_.size() == due_.capacity()) due_.reserve(due_.size() + due_.size() / 4 + 64);

@@ -58,6 +58,7 @@ class LabelQueue {
     uint32_t order = 0;      // when it was added (a counter): ties and stale heap entries
     uint32_t next = 0;       // owned by KeyedPool
     bool hit = false;        // read before the deadline
+    uint8_t proposer = 0;    // the expert that proposed it (the engine's index)
     PackedFeatures features;
 
     base::WallTime created() const { return deadline - std::chrono::milliseconds(window_ms); }
@@ -76,7 +77,8 @@ class LabelQueue {
   const Pending* Find(KeyId key, uint64_t offset, uint64_t length) const;
   // At capacity, the prediction due first is labelled now, with what is known of it.
   void Add(KeyId key, uint64_t offset, uint64_t length, double probability, base::WallTime now,
-           base::WallTime deadline, const Features& features, const LabelFn& fn = nullptr);
+           base::WallTime deadline, const Features& features, const LabelFn& fn = nullptr,
+           uint8_t proposer = 0);
   // Marks as hits the open predictions of `key` that the read overlaps.
   void Read(KeyId key, uint64_t offset, uint64_t length, base::WallTime time, const HitFn& fn);
   // Labels the open predictions whose deadline passed (1: hit, 0: not), soonest deadline first

@@ -223,6 +223,18 @@ TEST_F(EngineTest, HorizonLabelsAndAccountsEveryPrediction) {
   EXPECT_GT(after.overall.timeliness(), 0.9);
 }
 
+// The chain's right predictions are read a second after they are made, so their labels come a
+// few times that delay later (8 s), not after a fixed half minute: a short job teaches the
+// learner while it runs.
+TEST_F(EngineTest, LabelsComeAFewTimesTheProposersUsualDelayAfterAPrediction) {
+  auto e = Make();
+  Cycle(e.get(), 3);  // 30 s; predictions from the second pass on, each read 1 s later
+  EXPECT_GE(e->accounting().labelled_predictions, 5u) << "labelled while the job runs";
+  rt_.fake_clock()->Advance(seconds(10));
+  e->Tick();
+  EXPECT_GE(e->accounting().labelled_predictions, 15u);
+}
+
 TEST_F(EngineTest, WithPrefetchOffItLearnsButOffersNothing) {
   EngineOptions options;
   options.prefetch = false;
