@@ -13,9 +13,9 @@
 //     store refusing prefetches for space (a prefetch may only evict shadows worth less than
 //     itself: blobstore/shadow/shadow_store.h; each refusal raises the threshold towards 1, each
 //     stored prefetch lowers it again, and it halves every kPressureHalfLife without refusals).
-//     The fill level stops prefetching in a full store, a cache's normal state, but without it
-//     a store half the size of an ML data set made the run 41% slower than with prediction off
-//     (with it, 23% slower: tests/bench/README.md, an open problem);
+//     The fill level stops prefetching in a full store, a cache's normal state, but a run with a
+//     store half the size of an ML data set took 274 s without it against 195 s with prediction
+//     off (tests/bench/README.md: runs of that case vary widely; an open problem);
 //   - the range was not requested in the last rerequest_after (de-duplication; the sink refuses
 //     ranges the store holds in full, so a range evicted or dropped may be prefetched again).
 // Admit reserves the budgets; the engine gives them back with Refused (the sink said no) or Done.
