@@ -166,18 +166,20 @@ void EpochExpert::Observe(const Access& access, std::vector<Candidate>* out) {
   } else {
     ++d->repeats;
   }
-  if (d->members.empty() || d->proposed_unread >= options_.ahead) return;
+  if (d->members.empty()) return;
 
   const double score = UnreadScore(*d, now);
   if (score <= 0) return;
   if (score > d->proposed_score + kReproposeGain) {
     // Proposed at a lower score (a set in progress gains confidence as it is read), the unread
-    // members may now be worth a prefetch that was refused: propose them again.
+    // members may now be worth a prefetch that was refused: propose them again, even those that
+    // filled `ahead`.
     std::fill(d->proposed.begin(), d->proposed.end(), 0);
     d->proposed_unread = 0;
     d->cursor = 0;
     d->proposed_score = static_cast<float>(score);
   }
+  if (d->proposed_unread >= options_.ahead) return;
   size_t budget = std::min<size_t>(options_.max_candidates, options_.ahead - d->proposed_unread);
   const size_t n = d->members.size();
   const size_t words = Words(n);

@@ -98,6 +98,18 @@ TEST_F(EpochExpertTest, ASetInProgressIsProposedInItsFirstPass) {
   EXPECT_EQ(expert.Score(keys_.Intern(order[0]), At(t_)), 0.0) << "read in this pass";
 }
 
+// Members proposed at a low score are proposed again as the score grows, even when they filled
+// `ahead`: the planner may have refused them all.
+TEST_F(EpochExpertTest, AGrowingScoreProposesAgainEvenWhenAheadIsFull) {
+  options_.ahead = options_.max_candidates;
+  EpochExpert expert(options_, &keys_, &names_);
+  std::vector<std::string> order = files_;
+  std::sort(order.rbegin(), order.rend());  // proposals go the other way: none is read here
+  size_t proposing_reads = 0;
+  for (size_t i = 0; i < 60; ++i) proposing_reads += !Open(&expert, order[i]).empty();
+  EXPECT_GE(proposing_reads, 2u) << "proposed at 32 reads, and again as the score grew";
+}
+
 // A working set read over and over is not a set in progress, and re-reads end one.
 TEST_F(EpochExpertTest, ReReadsAreNoSetInProgress) {
   EpochExpert expert(options_, &keys_, &names_);
