@@ -57,8 +57,8 @@ class ScopedScorer {
 // of the primary's 32 connections.
 constexpr int kPrefetchConcurrency = 16;
 
-// Hands the versions the Materializer's GETs learn to the filesystem while it exists: the
-// Materializer is built before the filesystem and its workers outlive it.
+// Hands what the Materializer's GETs and the engine's listings learn of the primary to the
+// filesystem while it exists: both are built before the filesystem and their threads outlive it.
 class VersionRelay {
  public:
   void Attach(fs::FileSystem* fs) {
@@ -68,6 +68,10 @@ class VersionRelay {
   void Learn(const blobstore::ObjectInfo& version) {
     base::MutexLock lock(&mu_);
     if (fs_ != nullptr) fs_->LearnVersion(version);
+  }
+  void LearnDirectory(const std::string& dir, bool has_marker, base::MonoTime listed_at) {
+    base::MutexLock lock(&mu_);
+    if (fs_ != nullptr) fs_->LearnDirectory(dir, has_marker, listed_at);
   }
 
  private:
@@ -289,7 +293,15 @@ int RunMountDaemon(const DaemonConfig& config, base::UniqueFd ready_fd) {
   // The prediction engine (predict/README.md) learns from every read, prefetches through the
   // Materializer (unless --prediction off) and ranks the store's eviction. Its state lives in the
   // store, which this process now holds.
+  // A prefetched file's lookup is answered from its shadow, without a HEAD, once the
+  // filesystem knows the version the prefetch's GET returned; its directory's, once a listing
+  // showed whether the directory has a marker.
+  VersionRelay versions;
   PrimaryNamespace names(primary->store.get(), mount_clock);
+  names.SetListingObserver(
+      [&versions](const std::string& dir, bool has_marker, base::MonoTime listed_at) {
+        versions.LearnDirectory(dir, has_marker, listed_at);
+      });
   ShadowStoreView store_view(store->get());
   predict::EngineOptions engine_options;
   engine_options.state_path = config.store_dir + "/predict.db";
@@ -306,9 +318,6 @@ int RunMountDaemon(const DaemonConfig& config, base::UniqueFd ready_fd) {
   shadow::Materializer materializer(primary->store.get(), store->get(), materializer_options,
                                     runtime);
   materializer.SetPrefetchListener(engine->get());
-  // A prefetched file's lookup is answered from its shadow, without a HEAD, once the
-  // filesystem knows the version the prefetch's GET returned.
-  VersionRelay versions;
   materializer.SetVersionObserver(
       [&versions](const blobstore::ObjectInfo& v) { versions.Learn(v); });
   (*engine)->AttachSink(&materializer);

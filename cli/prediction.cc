@@ -58,8 +58,14 @@ void PrimaryNamespace::Schedule(std::string_view dir, size_t limit) {
   cv_.SignalAll();
 }
 
-base::Result<std::vector<predict::ObjectInfo>> PrimaryNamespace::Fetch(const Job& job) {
-  std::vector<predict::ObjectInfo> objects;
+void PrimaryNamespace::SetListingObserver(ListingObserver observer) {
+  base::MutexLock lock(&mu_);
+  observer_ = std::move(observer);
+}
+
+base::Result<PrimaryNamespace::Fetched> PrimaryNamespace::Fetch(const Job& job) {
+  Fetched fetched;
+  std::vector<predict::ObjectInfo>& objects = fetched.objects;
   blobstore::ListOptions options;
   options.prefix = job.dir;
   options.delimiter = "/";
@@ -72,14 +78,17 @@ base::Result<std::vector<predict::ObjectInfo>> PrimaryNamespace::Fetch(const Job
     auto page = primary_->List(options);
     if (!page.ok()) return page.status();
     for (blobstore::ObjectInfo& o : page->objects) {
-      if (o.key.size() == job.dir.size()) continue;  // the directory's own marker
+      if (o.key.size() == job.dir.size()) {  // the directory's own marker
+        fetched.has_marker = true;
+        continue;
+      }
       objects.push_back({std::move(o.key), o.size, std::move(o.etag)});
     }
     if (!page->truncated) break;
     options.continuation_token = page->next_continuation_token;
   }
   if (objects.size() > job.limit) objects.resize(job.limit);
-  return objects;
+  return fetched;
 }
 
 void PrimaryNamespace::Run() {
@@ -93,7 +102,17 @@ void PrimaryNamespace::Run() {
       job = std::move(queue_.front());
       queue_.pop_front();
     }
+    const base::MonoTime started = clock_->Monotonic();
     auto listed = Fetch(job);
+    if (listed.ok() && !job.dir.empty()) {
+      // Before the job leaves `queued_`, so that WaitIdle covers it.
+      ListingObserver observer;
+      {
+        base::MutexLock lock(&mu_);
+        observer = observer_;
+      }
+      if (observer) observer(job.dir, listed->has_marker, started);
+    }
     const base::MonoTime now = clock_->Monotonic();
     base::MutexLock lock(&mu_);
     queued_.erase(job.dir);
@@ -109,7 +128,7 @@ void PrimaryNamespace::Run() {
       it = cache_.emplace(job.dir, Listing{}).first;
       it->second.lru = lru_.begin();
     }
-    it->second.objects = std::move(*listed);
+    it->second.objects = std::move(listed->objects);
     it->second.limit = job.limit;
     it->second.fetched = now;
     while (cache_.size() > max_dirs_) {

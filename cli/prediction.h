@@ -49,6 +49,12 @@ class PrimaryNamespace final : public predict::NamespaceView {
 
   base::Result<std::vector<predict::ObjectInfo>> ListDirectory(std::string_view dir,
                                                                size_t limit) override;
+  // Called (on the listing thread, no lock held) after each listing with the directory, whether
+  // it has a marker ("dir/" object) and when the listing was sent; the mount hands it to the
+  // filesystem (FileSystem::LearnDirectory). Set it before the engine asks for listings.
+  using ListingObserver =
+      std::function<void(const std::string& dir, bool has_marker, base::MonoTime listed_at)>;
+  void SetListingObserver(ListingObserver observer);
   uint64_t requests() const;  // List requests sent (tests)
   void WaitIdle();            // until no listing is queued or running (tests)
 
@@ -65,7 +71,11 @@ class PrimaryNamespace final : public predict::NamespaceView {
   };
   void Run();
   void Schedule(std::string_view dir, size_t limit) REQUIRES(mu_);
-  base::Result<std::vector<predict::ObjectInfo>> Fetch(const Job& job);
+  struct Fetched {
+    std::vector<predict::ObjectInfo> objects;
+    bool has_marker = false;
+  };
+  base::Result<Fetched> Fetch(const Job& job);
 
   blobstore::BlobStore* const primary_;
   base::Clock* const clock_;
@@ -79,6 +89,7 @@ class PrimaryNamespace final : public predict::NamespaceView {
   std::map<std::string, base::MonoTime, std::less<>> failed_ GUARDED_BY(mu_);
   std::deque<Job> queue_ GUARDED_BY(mu_);
   std::set<std::string, std::less<>> queued_ GUARDED_BY(mu_);  // queued or running
+  ListingObserver observer_ GUARDED_BY(mu_);
   uint64_t requests_ GUARDED_BY(mu_) = 0;
   bool stop_ GUARDED_BY(mu_) = false;
   std::thread thread_;  // last: starts once the members above exist

@@ -156,6 +156,11 @@ class FileSystem {
   // a confident shadow vouches for needs no request. A different version already known is kept
   // (the two answers may have crossed; the next HEAD or listing settles it).
   void LearnVersion(const blobstore::ObjectInfo& version);
+  // A listing of directory `dir_key` ("a/b/") that the filesystem did not ask for (the
+  // prediction engine's), sent at `listed_at`, showed whether the directory has a marker. A
+  // directory without one is remembered as implicit, as a HEAD of its marker would have been, so
+  // that a confident shadow beneath it answers its lookup without a request.
+  void LearnDirectory(const std::string& dir_key, bool has_marker, base::MonoTime listed_at);
 
   struct Stats {
     uint64_t inodes = 0;

@@ -77,6 +77,13 @@ struct FileSystem::Impl {
   // that this version is still the primary's current one, so metadata learned of it less than
   // metadata_ttl ago may answer without a request. Call without `mu`.
   bool ShadowVouches(const std::string& key, const std::string& etag);
+  // Whether the store holds a shadow under the directory `dir_key` ("a/b/") that the serving
+  // rule would serve now: the directory exists as long as that object does. Looks at the first
+  // few shadows under it only. Call without `mu`.
+  bool DirectoryVouched(const std::string& dir_key);
+  // A directory answered without a request: the marker state learned of `dir_key` less than
+  // metadata_ttl ago, when a shadow beneath vouches that the directory still exists.
+  std::optional<ObjectVersion> VouchedDirectory(const std::string& dir_key);
   // Records a version the primary just reported (a HEAD, a commit, a metadata copy).
   void Learn(const std::string& key, const ObjectVersion& version) REQUIRES(mu);
   // Re-reads the inode's object unless its attributes are fresh (or `force`), or a shadow vouches

@@ -41,8 +41,11 @@ Result<ObjectVersion> FileSystem::Impl::HeadDirMarker(const std::string& key) {
     Learn(key + "/", v);
     return v;
   }
+  if (head.status().IsNotFound()) {
+    versions.PutAbsentMarker(key + "/", rt.clock->Monotonic());
+    return ObjectVersion{};  // an implicit directory
+  }
   versions.Invalidate(key + "/");
-  if (head.status().IsNotFound()) return ObjectVersion{};  // an implicit directory
   return head.status();
 }
 
@@ -81,6 +84,28 @@ bool FileSystem::Impl::ShadowVouches(const std::string& key, const std::string& 
   return s->confidence >= store->min_confidence();
 }
 
+bool FileSystem::Impl::DirectoryVouched(const std::string& dir_key) {
+  if (store == nullptr) return false;
+  constexpr size_t kLookAt = 8;
+  base::WallTime now = rt.clock->Now();
+  for (const shadow::ShadowInfo& s : store->List(dir_key, kLookAt)) {
+    if (s.valid_from > now) continue;
+    if (s.expires_at != base::WallTime{} && s.expires_at <= now) continue;
+    if (s.confidence >= store->min_confidence()) return true;
+  }
+  return false;
+}
+
+std::optional<ObjectVersion> FileSystem::Impl::VouchedDirectory(const std::string& dir_key) {
+  std::optional<VersionCache::Known> marker;
+  {
+    base::MutexLock lock(&mu);
+    marker = versions.Get(dir_key, rt.clock->Monotonic());
+  }
+  if (!marker || !marker->fresh || !DirectoryVouched(dir_key)) return std::nullopt;
+  return marker->version;
+}
+
 void FileSystem::Impl::Learn(const std::string& key, const ObjectVersion& version) {
   versions.Put(key, version, rt.clock->Monotonic());
 }
@@ -92,6 +117,15 @@ void FileSystem::LearnVersion(const blobstore::ObjectInfo& version) {
   std::optional<VersionCache::Known> known = d.versions.Get(version.key, d.rt.clock->Monotonic());
   if (known && known->version.etag != version.etag) return;
   d.Learn(version.key, VersionOf(version));
+}
+
+void FileSystem::LearnDirectory(const std::string& dir_key, bool has_marker,
+                                base::MonoTime listed_at) {
+  Impl& d = *impl_;
+  // A marker's listing has no metadata: only its absence is worth remembering.
+  if (has_marker || dir_key == d.options.prefix || !dir_key.ends_with('/')) return;
+  base::MutexLock lock(&d.mu);
+  d.versions.PutAbsentMarker(dir_key, listed_at);
 }
 
 Result<Resolved> FileSystem::Impl::Resolve(InodeId parent, std::string_view name) {
@@ -154,7 +188,14 @@ Result<Resolved> FileSystem::Impl::Resolve(InodeId parent, std::string_view name
     answered_from_shadow.fetch_add(1, std::memory_order_relaxed);
     return from_known();
   }
+  // A directory whose marker state we know, with a confident shadow beneath it: no request
+  // either. Where a file of the same name exists too the directory is shown, as below.
+  if (std::optional<ObjectVersion> dir = VouchedDirectory(key + "/")) {
+    answered_from_shadow.fetch_add(1, std::memory_order_relaxed);
+    return Resolved{.kind = FileKind::kDirectory, .version = std::move(*dir)};
+  }
   blobstore::ListOptions lo{.prefix = key + "/", .max_keys = 1};
+  const base::MonoTime listed_at = rt.clock->Monotonic();
   Result<Resolved> file = Status::IOError("unset");
   std::optional<Result<blobstore::ListPage>> page;
   if (known_etag) {
@@ -192,7 +233,11 @@ Result<Resolved> FileSystem::Impl::Resolve(InodeId parent, std::string_view name
     WarnOnce(key, "both a file and a directory of this name exist; showing the directory");
   }
   ObjectVersion marker;
-  if (!found.objects.empty() && found.objects[0].key == key + "/") {
+  if (found.objects.empty() || found.objects[0].key != key + "/") {
+    // A marker sorts first under its prefix: the one-key List shows there is none.
+    base::MutexLock lock(&mu);
+    versions.PutAbsentMarker(key + "/", listed_at);
+  } else {
     // The listing gives the marker's ETag: metadata remembered of that version spares a HEAD.
     const blobstore::ObjectInfo& m = found.objects[0];
     std::optional<VersionCache::Known> k;
@@ -266,6 +311,7 @@ Status FileSystem::Impl::Refresh(InodeId ino, bool force) {
   std::string key;
   FileKind kind;
   std::optional<std::string> vouch_etag;  // the inode's version, if a shadow may vouch for it
+  ObjectVersion dir_version;              // a directory's marker as the inode has it
   {
     base::MutexLock lock(&mu);
     Inode* inode = inodes.Get(ino);
@@ -281,6 +327,7 @@ Status FileSystem::Impl::Refresh(InodeId ino, bool force) {
     if (!force && now < inode->attr_expiry) return Status::Ok();
     SHADOWFS_ASSIGN_OR_RETURN(key, KeyOf(*inode));
     kind = inode->kind;
+    if (kind == FileKind::kDirectory) dir_version = inode->version;
     if (!force && kind != FileKind::kDirectory && inode->version.exists) {
       auto known = versions.Get(key, now);
       if (known && known->fresh && known->version.etag == inode->version.etag) {
@@ -288,7 +335,16 @@ Status FileSystem::Impl::Refresh(InodeId ino, bool force) {
       }
     }
   }
-  if (vouch_etag && ShadowVouches(key, *vouch_etag)) {
+  if (!force && kind == FileKind::kDirectory) {
+    // The marker state we know still matches the inode's, and a shadow beneath vouches.
+    std::optional<ObjectVersion> known = VouchedDirectory(key);
+    if (known && known->exists == dir_version.exists && known->etag == dir_version.etag) {
+      vouch_etag = dir_version.etag;
+    }
+  } else if (vouch_etag && !ShadowVouches(key, *vouch_etag)) {
+    vouch_etag.reset();
+  }
+  if (vouch_etag) {
     base::MutexLock lock(&mu);
     Inode* inode = inodes.Get(ino);
     if (inode == nullptr) return Status::NotFound("stale inode");
@@ -334,9 +390,12 @@ Result<Listing> FileSystem::Impl::FetchListing(const std::string& dir_key) {
   std::map<std::string, ListedEntry> entries;
   blobstore::ListOptions lo{.prefix = dir_key, .delimiter = "/"};
   std::vector<std::string> shadowed;
+  const base::MonoTime started = rt.clock->Monotonic();
+  std::optional<std::string> marker_etag;
   while (true) {
     SHADOWFS_ASSIGN_OR_RETURN(blobstore::ListPage page, primary->List(lo));
     for (auto& obj : page.objects) {
+      if (obj.key == dir_key) marker_etag = obj.etag;
       std::string name = obj.key.substr(dir_key.size());
       if (!Representable(name)) continue;  // the marker itself, "a//b", "."
       auto [it, inserted] = entries.try_emplace(name);
@@ -357,10 +416,18 @@ Result<Listing> FileSystem::Impl::FetchListing(const std::string& dir_key) {
     if (!page.truncated || page.next_continuation_token.empty()) break;
     lo.continuation_token = page.next_continuation_token;
   }
-  if (!shadowed.empty()) {
+  {
     base::MutexLock lock(&mu);
     for (const auto& k : shadowed) {
       WarnOnce(k, "both a file and a directory of this name exist; showing the directory");
+    }
+    // The listing shows the directory's marker (or its absence) as well.
+    if (dir_key != options.prefix) {
+      if (marker_etag) {
+        versions.ObserveEtag(dir_key, *marker_etag);
+      } else {
+        versions.PutAbsentMarker(dir_key, started);
+      }
     }
   }
   Listing out;

@@ -3,7 +3,18 @@
 namespace shadowfs::fs {
 
 void VersionCache::Put(const std::string& key, const ObjectVersion& version, base::MonoTime now) {
-  if (capacity_ == 0 || !version.exists) return;
+  if (!version.exists) return;
+  Store(key, version, now);
+}
+
+void VersionCache::PutAbsentMarker(const std::string& key, base::MonoTime now) {
+  if (!key.ends_with('/')) return;
+  if (auto it = entries_.find(key); it != entries_.end() && it->second.learned >= now) return;
+  Store(key, ObjectVersion{}, now);
+}
+
+void VersionCache::Store(const std::string& key, const ObjectVersion& version, base::MonoTime now) {
+  if (capacity_ == 0) return;
   auto [it, inserted] = entries_.try_emplace(key);
   if (inserted) {
     lru_.push_front(&it->first);

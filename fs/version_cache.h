@@ -2,7 +2,10 @@
 // primary, by key, with when it learned them. Unlike an inode's cached state it survives the
 // kernel's Forget (drop_caches, memory pressure), so that a file looked up again can be answered
 // without a request when a confident shadow vouches that the version is still current
-// (FileSystem::Impl::ShadowVouches). A directory's marker is cached under its "dir/" key.
+// (FileSystem::Impl::ShadowVouches). A directory's marker is cached under its "dir/" key; for an
+// implicit directory (one without a marker) that entry says the marker does not exist
+// (`version.exists` false), so that a confident shadow beneath the directory can answer its
+// lookup (FileSystem::Impl::DirectoryVouched).
 //
 // Bounded: least recently used entries go beyond `capacity`. Every HEAD, commit and metadata
 // copy records a version; a listing that shows another ETag, a NotFound, and the local unlink,
@@ -50,6 +53,10 @@ class VersionCache {
 
   // The primary said at `now` that `key` is `version` (which must exist).
   void Put(const std::string& key, const ObjectVersion& version, base::MonoTime now);
+  // The primary said at `now` that the directory marker `key` ("dir/") does not exist. An entry
+  // learned at or after `now` stands: the answer may have been on its way while the directory
+  // changed.
+  void PutAbsentMarker(const std::string& key, base::MonoTime now);
   // The last version learned of `key`, and whether it is fresh at `now`.
   std::optional<Known> Get(std::string_view key, base::MonoTime now);
   // A listing shows `key` with `etag`: an entry of another ETag is dropped. A match changes
@@ -69,6 +76,7 @@ class VersionCache {
     Lru::iterator lru;
   };
   using Map = std::map<std::string, Entry, std::less<>>;
+  void Store(const std::string& key, const ObjectVersion& version, base::MonoTime now);
   void Erase(Map::iterator it);
 
   const size_t capacity_;

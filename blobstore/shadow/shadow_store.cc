@@ -492,12 +492,14 @@ std::optional<ShadowInfo> ShadowStore::Find(std::string_view key) const {
   return impl_->InfoOf(it->second, now);
 }
 
-std::vector<ShadowInfo> ShadowStore::List(std::string_view prefix) const {
+std::vector<ShadowInfo> ShadowStore::List(std::string_view prefix, size_t limit) const {
   WallTime now = impl_->runtime.clock->Now();
   base::MutexLock lock(&impl_->mu_);
   std::vector<ShadowInfo> out;
   for (auto it = impl_->index_.lower_bound(prefix);
-       it != impl_->index_.end() && std::string_view(it->first).starts_with(prefix); ++it) {
+       it != impl_->index_.end() && out.size() < limit &&
+       std::string_view(it->first).starts_with(prefix);
+       ++it) {
     out.push_back(impl_->InfoOf(it->second, now));
   }
   return out;

@@ -171,7 +171,8 @@ class ShadowStore {
                                 ReadContext& ctx);
 
   std::optional<ShadowInfo> Find(std::string_view key) const;
-  std::vector<ShadowInfo> List(std::string_view prefix) const;  // in key order
+  // The shadows whose keys start with `prefix`, in key order, at most `limit`.
+  std::vector<ShadowInfo> List(std::string_view prefix, size_t limit = SIZE_MAX) const;
 
   // Stores `data`, the bytes of version `etag` of `key` (an object of `size` bytes) starting at
   // `offset`, a multiple of the chunk size. Chunks wholly covered (and the object's last chunk

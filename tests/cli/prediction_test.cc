@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,6 +55,24 @@ TEST_F(PrimaryNamespaceTest, NeverBlocksAndListsInTheBackground) {
   auto limited = names.ListDirectory("a/", 2);
   ASSERT_TRUE(limited.ok());
   EXPECT_EQ(limited->size(), 2u);
+}
+
+TEST_F(PrimaryNamespaceTest, TellsItsObserverWhetherAListedDirectoryHasAMarker) {
+  ASSERT_TRUE(blobstore::PutString(mem_, "c/z", "implicit").ok());
+  PrimaryNamespace names(&mem_, rt_.fake_clock());
+  std::map<std::string, bool> seen;  // directory -> has a marker
+  base::MonoTime sent{};
+  names.SetListingObserver([&](const std::string& dir, bool has_marker, base::MonoTime at) {
+    seen[dir] = has_marker;
+    sent = at;
+  });
+  const base::MonoTime before = rt_.fake_clock()->Monotonic();
+  ASSERT_TRUE(List(names, "a/", 100).ok());
+  ASSERT_TRUE(List(names, "c/", 100).ok());
+  ASSERT_TRUE(List(names, "", 100).ok());
+  EXPECT_EQ(seen, (std::map<std::string, bool>{{"a/", true}, {"c/", false}}))
+      << "the root has no marker to tell of";
+  EXPECT_EQ(sent, before);
 }
 
 TEST_F(PrimaryNamespaceTest, ServesAListingForItsTtlThenStaleWhileRefreshing) {

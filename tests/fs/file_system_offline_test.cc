@@ -1,8 +1,8 @@
 // Lookups, getattrs and opens answered without the primary when a confident shadow vouches for
 // the version this mount knows (fs/version_cache.h), also after the kernel forgot the inode; and
 // everything that must make them ask again: no shadow, a shadow whose confidence decayed, known
-// metadata older than metadata_ttl, local unlink and rename. Plus: a cold lookup's HEAD and
-// one-key List go out together.
+// metadata older than metadata_ttl, local unlink and rename. The same for directories, vouched
+// for by a shadow beneath them. Plus: a cold lookup's HEAD and one-key List go out together.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 
@@ -197,6 +197,83 @@ TEST_F(OfflineTest, LocalUnlinkForgetsTheVersion) {
   // Recreated by another client with the same bytes (the same ETag): found again.
   ASSERT_TRUE(faults_.MutateNow("d/f", "hello").ok());
   EXPECT_EQ(LookupAndRead(d, "f"), "hello");
+}
+
+// Directories: an implicit directory (no marker) whose marker state this mount learned, with a
+// confident shadow beneath it, is looked up and stat'ed without a request.
+TEST_F(OfflineTest, AnImplicitDirectoryWithAConfidentShadowBeneathAsksNothing) {
+  InodeId d = ReadOnceAndForget("f", "hello");  // d's lookup learned that d/ has no marker
+  faults_.ResetCounters();
+  auto again = fs_->Lookup(kRootInode, "d");  // d's attributes expired two seconds ago
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->attr.ino, d);
+  EXPECT_EQ(again->attr.kind, FileKind::kDirectory);
+  Advance(std::chrono::seconds(2));
+  ASSERT_TRUE(fs_->GetAttr(d).ok());
+  EXPECT_EQ(LookupAndRead(d, "f"), "hello");
+  EXPECT_EQ(faults_.total_calls(), 0)
+      << "HEAD " << faults_.calls(BlobOp::kHead) << ", LIST " << faults_.calls(BlobOp::kList);
+  // Without a shadow beneath it the directory is asked for again.
+  ASSERT_TRUE(store_->Drop("d/f").ok());
+  Advance(std::chrono::seconds(2));
+  ASSERT_TRUE(fs_->Lookup(kRootInode, "d").ok());
+  EXPECT_GE(faults_.calls(BlobOp::kHead), 1);
+}
+
+TEST_F(OfflineTest, AMarkerStateOlderThanTheTtlIsAskedFor) {
+  InodeId d = ReadOnceAndForget("f", "hello");
+  // Another client gives d a marker with its own mode.
+  blobstore::PutOptions put;
+  put.metadata["mode"] = "16832";  // a directory, 0700
+  ASSERT_TRUE(blobstore::PutString(mem_, "d/", "", put).ok());
+  Advance(std::chrono::minutes(16));  // metadata_ttl is 15 minutes by default
+  ASSERT_TRUE(store_->Verify("d/f", store_->Find("d/f")->etag, rt_.fake_clock()->Now()).ok());
+  faults_.ResetCounters();
+  auto e = fs_->Lookup(kRootInode, "d");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_GE(faults_.total_calls(), 1);
+  EXPECT_EQ(e->attr.ino, d);
+  EXPECT_EQ(e->attr.mode & 07777, 0700u);
+}
+
+TEST_F(OfflineTest, AChmodOfAVouchedDirectoryIsWhatItsNextLookupShows) {
+  InodeId d = ReadOnceAndForget("f", "hello");
+  const base::MonoTime listed = rt_.fake_clock()->Monotonic();
+  SetAttrRequest chmod;
+  chmod.mode = 0700;
+  ASSERT_TRUE(fs_->SetAttr(d, chmod, std::nullopt, caller_).ok());
+  // A listing sent before the chmod, answered after it, says nothing of the new marker.
+  fs_->LearnDirectory("d/", /*has_marker=*/false, listed);
+  Advance(std::chrono::seconds(2));
+  faults_.ResetCounters();
+  auto e = fs_->Lookup(kRootInode, "d");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(faults_.total_calls(), 0);
+  EXPECT_EQ(e->attr.mode & 07777, 0700u);
+}
+
+// A new directory's first lookup, when a listing the filesystem did not ask for (the prediction
+// engine's) showed it without a marker and a prefetch put a shadow beneath it: no request.
+TEST_F(OfflineTest, AListedDirectoryWithAPrefetchBeneathAsksNothingOnItsFirstLookup) {
+  auto info = blobstore::PutString(mem_, "d/new/part-0", "prefetched");
+  ASSERT_TRUE(info.ok());
+  ASSERT_TRUE(blobstore::PutString(mem_, "d/other/part-0", "also").ok());
+  InodeId d = Lookup(kRootInode, "d");
+  shadow::Materializer m(&mem_, store_.get(), {}, rt_.runtime());
+  m.SetVersionObserver([&](const blobstore::ObjectInfo& v) { fs_->LearnVersion(v); });
+  ASSERT_TRUE(m.Materialize({.key = "d/new/part-0", .expected_etag = info->etag}).ok());
+  ASSERT_TRUE(m.Materialize({.key = "d/other/part-0", .expected_etag = ""}).ok());
+  const base::MonoTime now = rt_.fake_clock()->Monotonic();
+  fs_->LearnDirectory("d/new/", /*has_marker=*/false, now);
+  fs_->LearnDirectory("d/other/", /*has_marker=*/true, now);  // its metadata is unknown
+  Advance(std::chrono::seconds(2));                           // past the listing cache of d
+  faults_.ResetCounters();
+  InodeId dn = Lookup(d, "new");
+  EXPECT_EQ(LookupAndRead(dn, "part-0"), "prefetched");
+  EXPECT_EQ(faults_.total_calls(), 0)
+      << "HEAD " << faults_.calls(BlobOp::kHead) << ", LIST " << faults_.calls(BlobOp::kList);
+  Lookup(d, "other");
+  EXPECT_GE(faults_.total_calls(), 1) << "a marker's metadata needs its HEAD";
 }
 
 // Forwards to `base`. Once armed, a HEAD waits (up to a deadline) until a List is in flight and
