@@ -320,6 +320,11 @@ FileVersion FileData::version() const {
   return impl_->version;
 }
 
+std::string FileData::key() const {
+  base::MutexLock lock(&impl_->mu_);
+  return impl_->version.key;
+}
+
 void FileData::SetKey(std::string key) {
   base::MutexLock lock(&impl_->mu_);
   impl_->key_ptr = std::make_shared<const std::string>(key);

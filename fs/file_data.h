@@ -86,6 +86,7 @@ class FileData {
   bool dirty() const;               // staged changes not yet committed
   bool served_from_shadow() const;  // the last read was served from a shadow
   FileVersion version() const;      // the committed version this file's data is based on
+  std::string key() const;          // the object's key (it changes with a rename)
 
   // Makes staged changes durable: uploads them with `metadata` (or, in writeback mode, makes
   // them durable locally and queues the upload) and returns the version now current. Clean

@@ -80,6 +80,13 @@ Result<std::unique_ptr<FileSystem>> FileSystem::Create(FileSystemDeps deps,
   impl->budget = std::make_unique<ReadaheadBudget>(options.readahead_memory);
   if (deps.runtime.metrics) {
     impl->read_metrics = std::make_unique<ReadMetrics>(deps.runtime.metrics);
+    impl->answered_from_shadow = &deps.runtime.metrics->GetCounter(
+        "shadowfs_metadata_answered_from_shadow_total",
+        "Lookups, getattrs and opens answered without a request because a shadow vouched for the "
+        "version");
+    impl->lookups_read = &deps.runtime.metrics->GetCounter(
+        "shadowfs_lookups_read_total",
+        "Lookups of unknown files that fetched the file's first bytes instead of its HEAD");
   }
   impl->background = std::make_unique<base::ThreadPool>("readahead", 8, 256);
   UploaderOptions uo;
@@ -130,7 +137,8 @@ FileSystem::Stats FileSystem::stats() const {
     s.open_files = impl_->open_files.size();
     s.known_versions = impl_->versions.counters().entries;
   }
-  s.answered_from_shadow = impl_->answered_from_shadow.load(std::memory_order_relaxed);
+  s.answered_from_shadow = impl_->answered_from_shadow->value();
+  s.lookups_read = impl_->lookups_read->value();
   if (impl_->read_metrics) {
     s.reads_from_shadow = impl_->read_metrics->shadow_hits();
     s.reads_from_primary = impl_->read_metrics->primary_reads();

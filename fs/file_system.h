@@ -75,6 +75,10 @@ struct FileSystemOptions {
   uint64_t readahead_memory = 256ull << 20;  // across all open files
   // Admit what the read path fetched from the primary into (partial) shadows.
   bool read_through = true;
+  // A lookup of a file the mount knows nothing of, by a process that reads the files it looks up,
+  // GETs the object's first lookup_read_bytes instead of its HEAD (fs/lookup_reads.h): a small
+  // file's lookup and read take one round trip. 0: always a HEAD.
+  uint64_t lookup_read_bytes = 64ull << 10;
 };
 
 struct FileSystemDeps {
@@ -98,7 +102,8 @@ class FileSystem {
   FileSystem& operator=(const FileSystem&) = delete;
 
   // Namespace.
-  base::Result<Entry> Lookup(InodeId parent, std::string_view name);
+  // `caller` names the process looking up (fs/lookup_reads.h); optional.
+  base::Result<Entry> Lookup(InodeId parent, std::string_view name, const Caller& caller = {});
   void Forget(InodeId ino, uint64_t nlookup);
   base::Result<Attributes> GetAttr(InodeId ino);
   // `handle` is set when the kernel passes the open file (ftruncate, futimens).
@@ -172,6 +177,9 @@ class FileSystem {
     // Lookups, getattrs and opens answered without a request because a shadow vouched for the
     // version (see FileSystemOptions::version_cache_entries).
     uint64_t answered_from_shadow = 0;
+    // Lookups of files the mount knew nothing of that GET the first bytes instead of the HEAD,
+    // for a process that reads what it looks up (FileSystemOptions::lookup_read_bytes).
+    uint64_t lookups_read = 0;
     uint64_t known_versions = 0;  // entries of the version cache
   };
   Stats stats() const;

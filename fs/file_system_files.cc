@@ -12,9 +12,6 @@ namespace shadowfs::fs {
 using base::Result;
 using base::Status;
 
-namespace {
-
-// The name of the process that opens a file, for access events (read once per open).
 std::string ProcessName(int32_t pid) {
   if (pid <= 0) return {};
   std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
@@ -22,6 +19,8 @@ std::string ProcessName(int32_t pid) {
   std::getline(in, name);
   return name;
 }
+
+namespace {
 
 FileVersion FileVersionOf(const std::string& key, const Inode& inode) {
   const ObjectVersion& v = inode.version;
@@ -243,6 +242,7 @@ Result<OpenResult> FileSystem::Open(InodeId ino, int flags, const Caller& caller
   }
   // The kernel may serve every read of this open from its page cache: the open is the access.
   if (keep && !writes) of->data->ReportCachedOpen();
+  if (!writes) impl_->lookup_reads.Opened(of->data->key(), impl_->rt.clock->Monotonic());
   base::MutexLock lock(&impl_->mu);
   return OpenResult{.handle = impl_->AddFileHandle(ino, std::move(of), flags), .keep_cache = keep};
 }

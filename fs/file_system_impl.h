@@ -23,6 +23,7 @@
 #include "fs/file_data.h"
 #include "fs/file_system.h"
 #include "fs/inode_table.h"
+#include "fs/lookup_reads.h"
 #include "fs/object_meta.h"
 #include "fs/read_metrics.h"
 #include "fs/uploader.h"
@@ -48,6 +49,8 @@ struct Resolved {
 };
 
 ObjectVersion VersionFromInfo(const blobstore::ObjectInfo& info);
+// The name of process `pid` (/proc/PID/comm), "" when unknown.
+std::string ProcessName(int32_t pid);
 
 struct FileSystem::Impl {
   Impl(FileSystemDeps deps, FileSystemOptions options);
@@ -62,11 +65,18 @@ struct FileSystem::Impl {
   base::Result<std::string> KeyOf(const Inode& inode) REQUIRES(mu);
 
   // Lookup machinery (lookup.cc).
-  base::Result<Resolved> Resolve(InodeId parent, std::string_view name);
+  // `pid`: the process looking up, when known (a lookup that may read, LookupReads).
+  base::Result<Resolved> Resolve(InodeId parent, std::string_view name, int32_t pid = 0);
   // HEADs of a directory's marker ("key/") and of a file's object; both record what they learn
   // in `versions`. HeadDirMarker answers a missing marker with a version that does not exist.
   base::Result<ObjectVersion> HeadDirMarker(const std::string& key);
   base::Result<ObjectVersion> HeadFile(const std::string& key);
+  // HeadFile by a GET of the object's first lookup_read_bytes; a whole object becomes a shadow.
+  base::Result<ObjectVersion> HeadFileByReading(const std::string& key);
+  // Records the primary's answer about file `key` (a HEAD's or a GET's) in `versions`, and in a
+  // shadow of it: a matching one is verified, another retired.
+  base::Result<ObjectVersion> Answered(const std::string& key,
+                                       base::Result<blobstore::ObjectInfo> head);
   FileKind KindOf(const ObjectVersion& file_version) const;  // regular or symlink
   Entry Install(InodeId parent, std::string_view name, const Resolved& resolved) REQUIRES(mu);
   void SetVersion(Inode& inode, const ObjectVersion& version) REQUIRES(mu);
@@ -129,12 +139,17 @@ struct FileSystem::Impl {
   // The one-key List of a cold lookup, sent while the lookup's thread sends the HEAD. Separate
   // from meta_pool, whose tasks a readdirplus waits for while it may hold FUSE threads.
   std::unique_ptr<base::ThreadPool> lookup_pool;
-  std::atomic<uint64_t> answered_from_shadow{0};
+  // Requests saved, in the metrics registry when there is one (else in `own_counters`):
+  // lookups, getattrs and opens a shadow vouched for; cold lookups that read (LookupReads).
+  base::Counter* answered_from_shadow = &own_counters[0];
+  base::Counter* lookups_read = &own_counters[1];
+  base::Counter own_counters[2];
 
   mutable base::Mutex mu;  // lock order: OpenFile::commit_mu, then mu, then FileData's
   InodeTable inodes GUARDED_BY(mu);
   DirCache dir_cache GUARDED_BY(mu);
   VersionCache versions GUARDED_BY(mu);
+  LookupReads lookup_reads;
   std::map<InodeId, std::shared_ptr<OpenFile>> open_files GUARDED_BY(mu);
   struct FileHandle {
     InodeId ino;

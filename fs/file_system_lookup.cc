@@ -50,7 +50,31 @@ Result<ObjectVersion> FileSystem::Impl::HeadDirMarker(const std::string& key) {
 }
 
 Result<ObjectVersion> FileSystem::Impl::HeadFile(const std::string& key) {
-  auto head = primary->Head(key);
+  return Answered(key, primary->Head(key));
+}
+
+Result<ObjectVersion> FileSystem::Impl::HeadFileByReading(const std::string& key) {
+  std::string data(options.lookup_read_bytes, '\0');
+  blobstore::BufferSink sink(data);
+  blobstore::GetOptions get;
+  get.range = blobstore::ByteRange::Span(0, options.lookup_read_bytes);
+  Result<blobstore::GetResult> got = primary->Get(key, get, sink);
+  if (!got.ok()) return Answered(key, got.status());
+  const blobstore::ObjectInfo& info = got->info;
+  if (store != nullptr && options.read_through && got->offset == 0 && got->length == info.size) {
+    // The whole object: the read that follows is served from this shadow.
+    data.resize(got->length);
+    shadow::FillOptions fill;
+    fill.origin = shadow::Origin::kRead;
+    fill.version_id = info.version_id;
+    fill.valid_from = info.last_modified;
+    (void)store->Fill(key, info.etag, info.size, 0, data, fill);  // else only not cached
+  }
+  return Answered(key, std::move(got->info));
+}
+
+Result<ObjectVersion> FileSystem::Impl::Answered(const std::string& key,
+                                                 Result<blobstore::ObjectInfo> head) {
   if (head.ok() && store != nullptr && store->Find(key)) {
     // A HEAD is an answer from the primary, as good as the reconciler's listing: it restores a
     // matching shadow's confidence (so later opens need no request) or retires a stale one.
@@ -128,7 +152,7 @@ void FileSystem::LearnDirectory(const std::string& dir_key, bool has_marker,
   d.versions.PutAbsentMarker(dir_key, listed_at);
 }
 
-Result<Resolved> FileSystem::Impl::Resolve(InodeId parent, std::string_view name) {
+Result<Resolved> FileSystem::Impl::Resolve(InodeId parent, std::string_view name, int32_t pid) {
   std::string key;
   std::shared_ptr<const Listing> listing;
   std::optional<std::string> known_etag;     // of a file inode we already know under this name
@@ -185,13 +209,13 @@ Result<Resolved> FileSystem::Impl::Resolve(InodeId parent, std::string_view name
   // check for a directory of the same name created by another client too: like a changed
   // ETag, it shows once the shadow's confidence drops or the known version is metadata_ttl old.
   if (known && known->fresh && ShadowVouches(key, known->version.etag)) {
-    answered_from_shadow.fetch_add(1, std::memory_order_relaxed);
+    answered_from_shadow->Increment();
     return from_known();
   }
   // A directory whose marker state we know, with a confident shadow beneath it: no request
   // either. Where a file of the same name exists too the directory is shown, as below.
   if (std::optional<ObjectVersion> dir = VouchedDirectory(key + "/")) {
-    answered_from_shadow.fetch_add(1, std::memory_order_relaxed);
+    answered_from_shadow->Increment();
     return Resolved{.kind = FileKind::kDirectory, .version = std::move(*dir)};
   }
   blobstore::ListOptions lo{.prefix = key + "/", .max_keys = 1};
@@ -205,7 +229,10 @@ Result<Resolved> FileSystem::Impl::Resolve(InodeId parent, std::string_view name
     if (file.ok() && *known_etag == file->version.etag) return file;
     page.emplace(primary->List(lo));
   } else {
-    // A name never seen: the HEAD and the one-key List go out together (one round trip).
+    // A name never seen: the HEAD and the one-key List go out together (one round trip). A
+    // process that reads what it looks up gets the object's first bytes instead of its HEAD.
+    const std::string process = options.lookup_read_bytes > 0 ? ProcessName(pid) : "";
+    const bool read_too = lookup_reads.ShouldRead(process, listed_at);
     base::Mutex list_mu;
     base::CondVar list_cv;
     std::optional<Result<blobstore::ListPage>> listed;
@@ -215,11 +242,22 @@ Result<Resolved> FileSystem::Impl::Resolve(InodeId parent, std::string_view name
       listed.emplace(std::move(r));
       list_cv.SignalAll();
     });
-    file = head_file();
+    if (read_too) {
+      lookups_read->Increment();
+      Result<ObjectVersion> v = HeadFileByReading(key);
+      file = v.ok() ? Result<Resolved>(Resolved{.kind = KindOf(*v), .version = std::move(*v)})
+                    : Result<Resolved>(v.status());
+    } else {
+      file = head_file();
+    }
     base::MutexLock lock(&list_mu);
     while (!listed) list_cv.Wait(&list_mu);
     page = std::move(listed);
     if (!file.ok() && !file.status().IsNotFound()) return file.status();
+    if (file.ok() && file->kind == FileKind::kRegular && page->ok() && (*page)->objects.empty() &&
+        (*page)->common_prefixes.empty()) {
+      lookup_reads.Looked(key, process, listed_at);
+    }
   }
   if (!page->ok()) return page->status();
   const blobstore::ListPage& found = **page;
@@ -295,8 +333,8 @@ Entry FileSystem::Impl::Install(InodeId parent, std::string_view name, const Res
   return EntryOf(inode);
 }
 
-Result<Entry> FileSystem::Lookup(InodeId parent, std::string_view name) {
-  SHADOWFS_ASSIGN_OR_RETURN(Resolved r, impl_->Resolve(parent, name));
+Result<Entry> FileSystem::Lookup(InodeId parent, std::string_view name, const Caller& caller) {
+  SHADOWFS_ASSIGN_OR_RETURN(Resolved r, impl_->Resolve(parent, name, caller.pid));
   base::MutexLock lock(&impl_->mu);
   if (impl_->inodes.Get(parent) == nullptr) return Status::NotFound("the directory was removed");
   return impl_->Install(parent, name, r);
@@ -352,7 +390,7 @@ Status FileSystem::Impl::Refresh(InodeId ino, bool force) {
       inode->attr_expiry =
           rt.clock->Monotonic() +
           std::chrono::duration_cast<std::chrono::nanoseconds>(options.attr_timeout);
-      answered_from_shadow.fetch_add(1, std::memory_order_relaxed);
+      answered_from_shadow->Increment();
       return Status::Ok();
     }
   }

@@ -160,7 +160,7 @@ void OpDestroy(void* userdata) {
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   NameWorker();
-  auto r = Fs(req).Lookup(parent, name);
+  auto r = Fs(req).Lookup(parent, name, CallerOf(req));
   if (r.ok()) return ReplyEntry(req, *r);
   if (r.status().IsNotFound()) {
     // A zero inode with a timeout: the kernel caches the absence for that long.

@@ -1,9 +1,6 @@
 // A real mount configured from a --config file and scraped over its --metrics-addr, as an
 // operator would: the file's values take effect (seen through the metrics and the mount's
 // errors), flags and -o override them, and reads show up as shadow hits.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
@@ -11,54 +8,18 @@
 
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <thread>
+#include <vector>
 
-#include "blobstore/base/unique_fd.h"
 #include "tests/fs/fuse_test_util.h"
 #include "tests/fs/mount_fixture.h"
+#include "tests/support/metrics_scrape.h"
 #include "tests/support/subprocess.h"
 
 namespace shadowfs::testing {
 namespace {
 
 using ::testing::HasSubstr;
-
-// A port nothing listens on right now (the kernel's pick, released for the mount to take).
-uint16_t FreePort() {
-  base::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-  socklen_t len = sizeof(a);
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  return ntohs(a.sin_port);
-}
-
-// GET /metrics as curl would, parsed into series -> value ({} if the server did not answer).
-std::map<std::string, double> Scrape(uint16_t port) {
-  base::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return {};
-  std::string request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-  if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) < 0) return {};
-  std::string response;
-  char buf[8192];
-  for (ssize_t n; (n = ::read(fd.get(), buf, sizeof(buf))) > 0;) response.append(buf, n);
-  std::map<std::string, double> samples;
-  if (!response.starts_with("HTTP/1.1 200 OK")) return samples;
-  std::istringstream lines(response.substr(response.find("\r\n\r\n") + 4));
-  for (std::string line; std::getline(lines, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    size_t sp = line.rfind(' ');
-    samples[line.substr(0, sp)] = std::stod(line.substr(sp + 1));
-  }
-  return samples;
-}
 
 CommandResult Shadowfs(std::vector<std::string> args) {
   args.insert(args.begin(), ShadowfsBinary());
@@ -101,6 +62,30 @@ TEST(ConfigMetricsMountTest, ConfigFileAndMetricsEndpointOfARealMount) {
   EXPECT_GT(m["shadowfs_primary_reads_total"], 0);
   EXPECT_GT(m["shadowfs_read_bytes_total{source=\"primary\"}"], 0);
   EXPECT_GT(m["shadowfs_read_latency_seconds_count{source=\"shadow\"}"], 0);
+  EXPECT_TRUE(mount.Unmount());
+}
+
+// fs/lookup_reads.h on a real mount: once the mount has seen that `cat` reads the files it
+// looks up, its lookups GET the files (their HEAD's round trip) and the reads come from shadows.
+TEST(ConfigMetricsMountTest, LookupsOfAProcessThatReadsWhatItLooksUpFetchTheFile) {
+  MountDirs dirs;
+  std::vector<std::string> paths;
+  std::string expected;
+  for (int i = 0; i < 20; ++i) {
+    std::string data = Pattern(1000 + i, i);
+    ASSERT_EQ(WriteFile(dirs.primary + "/f" + std::to_string(i), data), 0);
+    paths.push_back(dirs.mnt + "/f" + std::to_string(i));
+    expected += data;
+  }
+  uint16_t port = FreePort();
+  ShadowfsMount mount(
+      dirs.mnt, dirs.MountArgs({"--metrics-addr", "127.0.0.1:" + std::to_string(port)}), dirs.log);
+  ASSERT_TRUE(mount.Start());
+  EXPECT_TRUE(SameBytes(CatEach(paths), expected));
+  std::map<std::string, double> m = Scrape(port);
+  // The first 8 lookups teach the mount; the other 12 read.
+  EXPECT_GE(m["shadowfs_lookups_read_total"], 10) << mount.Log();
+  EXPECT_GE(m["shadowfs_shadow_hits_total"], 10);
   EXPECT_TRUE(mount.Unmount());
 }
 

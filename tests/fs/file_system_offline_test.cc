@@ -5,6 +5,7 @@
 // for by a shadow beneath them. Plus: a cold lookup's HEAD and one-key List go out together.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <thread>
@@ -274,6 +275,57 @@ TEST_F(OfflineTest, AListedDirectoryWithAPrefetchBeneathAsksNothingOnItsFirstLoo
       << "HEAD " << faults_.calls(BlobOp::kHead) << ", LIST " << faults_.calls(BlobOp::kList);
   Lookup(d, "other");
   EXPECT_GE(faults_.total_calls(), 1) << "a marker's metadata needs its HEAD";
+}
+
+// A process that reads the files it looks up: once that is learned, a cold lookup GETs the
+// object's first bytes instead of its HEAD, and the read is served from the shadow they made.
+TEST_F(OfflineTest, AProcessThatReadsWhatItLooksUpGetsTheFileWithItsLookup) {
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(
+        blobstore::PutString(mem_, "d/f" + std::to_string(i), "data " + std::to_string(i)).ok());
+  }
+  const std::string big(100 << 10, 'b');  // more than the lookup reads
+  ASSERT_TRUE(blobstore::PutString(mem_, "d/big", big).ok());
+  const Caller reader{.uid = 1001, .gid = 1002, .pid = ::getpid()};
+  auto lookup = [&](InodeId parent, const std::string& name, const Caller& c) {
+    auto e = fs_->Lookup(parent, name, c);
+    EXPECT_TRUE(e.ok()) << name << ": " << e.status().ToString();
+    return e.ok() ? e->attr.ino : 0;
+  };
+  InodeId d = lookup(kRootInode, "d", reader);
+  for (int i = 0; i < 8; ++i) {
+    std::string name = "f" + std::to_string(i);
+    EXPECT_EQ(Read(lookup(d, name, reader)), "data " + std::to_string(i));
+  }
+  faults_.ResetCounters();
+  InodeId f8 = lookup(d, "f8", reader);
+  EXPECT_EQ(faults_.calls(BlobOp::kHead), 0) << "the lookup read instead";
+  EXPECT_EQ(faults_.calls(BlobOp::kGet), 1);
+  auto attr = fs_->GetAttr(f8);
+  ASSERT_TRUE(attr.ok());
+  EXPECT_EQ(attr->size, 6u);
+  EXPECT_EQ(Read(f8), "data 8");
+  EXPECT_EQ(faults_.calls(BlobOp::kGet), 1) << "the read was served from the lookup's shadow";
+  EXPECT_EQ(faults_.calls(BlobOp::kHead), 0);
+  // A file larger than the lookup reads: the lookup's bytes make no shadow, the read fetches.
+  InodeId b = lookup(d, "big", reader);
+  auto big_attr = fs_->GetAttr(b);
+  ASSERT_TRUE(big_attr.ok());
+  EXPECT_EQ(big_attr->size, big.size());
+  auto h = fs_->Open(b, O_RDONLY, caller_);
+  ASSERT_TRUE(h.ok());
+  std::string out(big.size() + 10, '\0');
+  auto n = fs_->Read(h->handle, 0, out);
+  ASSERT_TRUE(n.ok());
+  out.resize(*n);
+  EXPECT_EQ(out, big);
+  EXPECT_TRUE(fs_->Release(h->handle).ok());
+  // A lookup whose process is not known (no pid) asks with a HEAD, as does one for a missing name.
+  faults_.ResetCounters();
+  lookup(d, "f9", Caller{});
+  EXPECT_EQ(faults_.calls(BlobOp::kHead), 1);
+  EXPECT_EQ(faults_.calls(BlobOp::kGet), 0);
+  EXPECT_EQ(fs_->Lookup(d, "missing", reader).status().code(), StatusCode::kNotFound);
 }
 
 // Forwards to `base`. Once armed, a HEAD waits (up to a deadline) until a List is in flight and

@@ -16,6 +16,7 @@
 #include "tests/blobstore/s3/rgw_test_env.h"
 #include "tests/fs/fuse_test_util.h"
 #include "tests/fs/mount_fixture.h"
+#include "tests/support/metrics_scrape.h"
 #include "tests/support/subprocess.h"
 
 namespace shadowfs::testing {
@@ -95,6 +96,31 @@ TEST_F(FuseRgwTest, OperationsLandAsObjectsWithPosixMetadata) {
   ASSERT_EQ(::unlink((m + "f0").c_str()), 0);
   EXPECT_FALSE(bucket_->Head("f0").ok());
   ASSERT_TRUE(mount->Unmount());
+}
+
+// fs/lookup_reads.h against RGW: once the mount has seen that `cat` reads the files it looks
+// up, its lookups GET the files instead of their HEADs and the reads come from shadows.
+TEST_F(FuseRgwTest, LookupsOfAProcessThatReadsWhatItLooksUpFetchTheFile) {
+  std::vector<std::string> paths;
+  std::string expected;
+  for (int i = 0; i < 20; ++i) {
+    std::string data = Pattern(1000 + i, i);
+    ASSERT_TRUE(blobstore::PutString(*bucket_, "d/f" + std::to_string(i), data).ok());
+    paths.push_back(dirs_.mnt + "/d/f" + std::to_string(i));
+    expected += data;
+  }
+  ASSERT_TRUE(blobstore::PutString(*bucket_, "d/empty", "").ok());
+  uint16_t port = FreePort();
+  auto mount =
+      Mount(dirs_.mnt, dirs_.store, {"--metrics-addr", "127.0.0.1:" + std::to_string(port)});
+  ASSERT_TRUE(mount->Start());
+  EXPECT_TRUE(SameBytes(CatEach(paths), expected));
+  // An empty object, whose ranged GET RGW answers 416, is looked up and read as well.
+  EXPECT_EQ(CatEach({dirs_.mnt + "/d/empty"}), "");
+  std::map<std::string, double> m = Scrape(port);
+  EXPECT_GE(m["shadowfs_lookups_read_total"], 11) << mount->Log();
+  EXPECT_GE(m["shadowfs_shadow_hits_total"], 10);
+  EXPECT_TRUE(mount->Unmount());
 }
 
 TEST_F(FuseRgwTest, MissingBucketAndBadCredentialsAreClearErrors) {

@@ -8,8 +8,11 @@
 #include <cerrno>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
+
+#include "tests/support/subprocess.h"
 
 namespace shadowfs::testing {
 
@@ -80,6 +83,16 @@ inline ::testing::AssertionResult SameBytes(const std::string& got, const std::s
   return ::testing::AssertionFailure()
          << "got " << got.size() << " bytes, want " << want.size() << ", first difference at " << i
          << (got.size() < 64 ? ": got '" + got + "'" : std::string());
+}
+
+// `cat` of each path in turn, one process per file, as a shell script reads files: every cat's
+// lookup of its path comes from a process named "cat". Their output, concatenated.
+inline std::string CatEach(const std::vector<std::string>& paths) {
+  std::vector<std::string> argv = {"/bin/sh", "-c", "for f; do cat \"$f\" || exit 1; done", "sh"};
+  argv.insert(argv.end(), paths.begin(), paths.end());
+  CommandResult r = RunCommand(argv);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return r.output;
 }
 
 }  // namespace shadowfs::testing
