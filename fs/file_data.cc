@@ -1,5 +1,7 @@
 #include "fs/file_data.h"
 
+#include "fs/lookup_bodies.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -216,6 +218,11 @@ Result<size_t> FileData::Impl::ReadBase(uint64_t offset, std::span<char> out, bo
     if (r->miss != shadow::Miss::kLowConfidence || attempt > 0) break;
     SHADOWFS_ASSIGN_OR_RETURN(bool fresh, Revalidate(s.version));
     if (!fresh) break;
+  }
+  if (deps.lookup_bodies != nullptr) {
+    // The lookup fetched the whole object; its shadow is still being written.
+    std::optional<size_t> n = deps.lookup_bodies->Read(s.version.key, s.version.etag, offset, out);
+    if (n && *n == out.size()) return out.size();
   }
   if (direct) {
     SHADOWFS_ASSIGN_OR_RETURN(std::string data, FetchPrimary(offset, out.size()));

@@ -31,6 +31,7 @@
 namespace shadowfs::fs {
 
 class Uploader;
+class LookupBodies;
 class ReadaheadBudget;
 class ReadMetrics;
 
@@ -58,6 +59,8 @@ struct FileDataDeps {
   ReadMetrics* read_metrics = nullptr;    // may be null
   const FileSystemOptions* options = nullptr;
   base::Runtime runtime{};
+  // Small objects a lookup just fetched, read before the primary (may be null).
+  LookupBodies* lookup_bodies = nullptr;
 };
 
 class FileData {

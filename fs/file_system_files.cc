@@ -97,7 +97,8 @@ Result<std::shared_ptr<OpenFile>> FileSystem::Impl::OpenFileOf(InodeId ino, bool
                     .access = access,
                     .read_metrics = read_metrics.get(),
                     .options = &options,
-                    .runtime = rt};
+                    .runtime = rt,
+                    .lookup_bodies = &lookup_bodies};
   auto data = FileData::Open(deps, base, truncate, ProcessName(caller.pid));
   if (!data.ok()) {
     base::MutexLock lock(&mu);

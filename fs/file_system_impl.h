@@ -23,6 +23,7 @@
 #include "fs/file_data.h"
 #include "fs/file_system.h"
 #include "fs/inode_table.h"
+#include "fs/lookup_bodies.h"
 #include "fs/lookup_reads.h"
 #include "fs/object_meta.h"
 #include "fs/read_metrics.h"
@@ -131,6 +132,9 @@ struct FileSystem::Impl {
   const base::WallTime mount_time;
   std::unique_ptr<ReadaheadBudget> budget;
   std::unique_ptr<ReadMetrics> read_metrics;  // null without a metrics registry
+  // Small objects fetched by lookups, until their shadows are written (by `background`, which
+  // is declared after it and so joined before it goes).
+  LookupBodies lookup_bodies{16u << 20};
   // Readahead fetches and read-through fills of every open file. Declared before open_files, so
   // that it outlives every FileData that submits to it.
   std::unique_ptr<base::ThreadPool> background;

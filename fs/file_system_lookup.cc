@@ -61,16 +61,26 @@ Result<ObjectVersion> FileSystem::Impl::HeadFileByReading(const std::string& key
   Result<blobstore::GetResult> got = primary->Get(key, get, sink);
   if (!got.ok()) return Answered(key, got.status());
   const blobstore::ObjectInfo& info = got->info;
+  Result<ObjectVersion> answered = Answered(key, got->info);
   if (store != nullptr && options.read_through && got->offset == 0 && got->length == info.size) {
-    // The whole object: the read that follows is served from this shadow.
+    // The whole object: the read that follows is served from memory until its shadow (with
+    // the fsyncs that takes) is written in the background, and from the shadow after.
     data.resize(got->length);
+    lookup_bodies.Put(key, info.etag, data);
     shadow::FillOptions fill;
     fill.origin = shadow::Origin::kRead;
     fill.version_id = info.version_id;
     fill.valid_from = info.last_modified;
-    (void)store->Fill(key, info.etag, info.size, 0, data, fill);  // else only not cached
+    background->Submit(
+        [this, key, etag = info.etag, size = info.size, fill, data = std::move(data)] {
+          // As read-through: never over a shadow of another version, which may be newer.
+          if (auto held = store->Find(key); !held || held->etag == etag) {
+            (void)store->Fill(key, etag, size, 0, data, fill);  // else only not cached
+          }
+          lookup_bodies.Erase(key, etag);
+        });
   }
-  return Answered(key, std::move(got->info));
+  return answered;
 }
 
 Result<ObjectVersion> FileSystem::Impl::Answered(const std::string& key,

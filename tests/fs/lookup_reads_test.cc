@@ -1,5 +1,7 @@
-// LookupReads: the per-process rate at which cold lookups are followed by an open for reading.
+// LookupReads: the per-process rate at which cold lookups are followed by an open for reading;
+// LookupBodies: what those lookups fetched, until it is written as a shadow.
 #include "fs/lookup_reads.h"
+#include "fs/lookup_bodies.h"
 
 #include <gtest/gtest.h>
 
@@ -76,6 +78,27 @@ TEST_F(LookupReadsTest, IsBoundedInProcessesAndPendingLookups) {
   r.Opened("k0", now_);  // already resolved
   r.Opened("k19", now_);
   EXPECT_EQ(r.RateOf("q").outcomes, 5u);
+}
+
+TEST(LookupBodiesTest, ServesTheVersionItHoldsUntilErasedWithinItsBytes) {
+  LookupBodies bodies(10);
+  bodies.Put("a", "e1", "0123456");
+  std::string out(4, '.');
+  EXPECT_EQ(bodies.Read("a", "e1", 2, out), 4u);
+  EXPECT_EQ(out, "2345");
+  EXPECT_EQ(bodies.Read("a", "e1", 5, out), 2u) << "fewer at the end";
+  EXPECT_EQ(bodies.Read("a", "e2", 0, out), std::nullopt) << "another version";
+  EXPECT_EQ(bodies.Read("b", "e1", 0, out), std::nullopt);
+  bodies.Erase("a", "e2");
+  EXPECT_TRUE(bodies.Read("a", "e1", 0, out).has_value()) << "erasing another version keeps it";
+  bodies.Put("b", "e1", "xyz");
+  bodies.Put("c", "e1", "uv");  // 7 + 3 + 2 > 10: the oldest goes
+  EXPECT_EQ(bodies.Read("a", "e1", 0, out), std::nullopt);
+  EXPECT_EQ(bodies.bytes(), 5u);
+  bodies.Put("d", "e1", std::string(11, 'd'));  // larger than the whole budget: not held
+  EXPECT_EQ(bodies.Read("d", "e1", 0, out), std::nullopt);
+  bodies.Erase("b", "e1");
+  EXPECT_EQ(bodies.bytes(), 2u);
 }
 
 }  // namespace
