@@ -9,6 +9,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -18,6 +19,7 @@
 
 #include "blobstore/base/executor.h"
 #include "fs/errno_map.h"
+#include "fs/fuse_init.h"
 
 namespace shadowfs::fs {
 
@@ -31,6 +33,12 @@ struct Adapter {
   double negative_timeout;
   double attr_timeout;
   base::Runtime runtime;
+  bool parallel_dirops = false;  // asked of the kernel in OpInit
+  // Lookups being served, and the most served at once since the mount (the metric shows
+  // whether the kernel sends a directory's lookups in parallel: fs/fuse_init.h).
+  std::atomic<int> lookups_in_flight{0};
+  std::atomic<int> lookups_peak{0};
+  base::Gauge* lookups_peak_gauge = nullptr;
 };
 
 Adapter& Self(fuse_req_t req) { return *static_cast<Adapter*>(fuse_req_userdata(req)); }
@@ -140,6 +148,7 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
   want(FUSE_CAP_READDIRPLUS_AUTO);
   want(FUSE_CAP_ASYNC_READ);
   want(FUSE_CAP_PARALLEL_DIROPS);
+  self->parallel_dirops = (conn->want & FUSE_CAP_PARALLEL_DIROPS) != 0;
   // open(O_TRUNC) arrives as open with O_TRUNC, so the core never fetches data it will discard.
   want(FUSE_CAP_ATOMIC_O_TRUNC);
   // Inode numbers are table ids that die with the mount: no NFS export. Writes go through the
@@ -160,7 +169,14 @@ void OpDestroy(void* userdata) {
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   NameWorker();
+  Adapter& self = Self(req);
+  int now = self.lookups_in_flight.fetch_add(1, std::memory_order_relaxed) + 1;
+  int peak = self.lookups_peak.load(std::memory_order_relaxed);
+  while (now > peak && !self.lookups_peak.compare_exchange_weak(peak, now)) {
+  }
+  if (now > peak && self.lookups_peak_gauge != nullptr) self.lookups_peak_gauge->Set(now);
   auto r = Fs(req).Lookup(parent, name, CallerOf(req));
+  self.lookups_in_flight.fetch_sub(1, std::memory_order_relaxed);
   if (r.ok()) return ReplyEntry(req, *r);
   if (r.status().IsNotFound()) {
     // A zero inode with a timeout: the kernel caches the absence for that long.
@@ -577,6 +593,11 @@ Status RunFuseMount(FileSystem* fs, const FuseMountOptions& options,
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
 
   Adapter adapter{fs, options.negative_timeout.count(), options.attr_timeout.count(), runtime};
+  if (runtime.metrics != nullptr) {
+    adapter.lookups_peak_gauge = &runtime.metrics->GetGauge(
+        "shadowfs_fuse_lookups_in_flight_peak",
+        "The most lookups the kernel had the mount serve at once since it started");
+  }
   fuse_lowlevel_ops ops = MakeOps();
   std::unique_ptr<fuse_session, void (*)(fuse_session*)> session(
       fuse_session_new(&args, &ops, sizeof(ops), &adapter), fuse_session_destroy);
@@ -605,6 +626,19 @@ Status RunFuseMount(FileSystem* fs, const FuseMountOptions& options,
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
   pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
 
+  bool added_parallel_dirops = false;
+  if (Status init = ProcessInit(session.get(), &adapter.parallel_dirops, &added_parallel_dirops);
+      !init.ok()) {
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    fuse_remove_signal_handlers(session.get());
+    fuse_session_unmount(session.get());
+    return init.WithContext("FUSE handshake on " + options.mountpoint);
+  }
+  if (added_parallel_dirops) {
+    runtime.logger->Log(base::LogLevel::kInfo,
+                        "told the kernel it may send a directory's lookups in parallel (this "
+                        "libfuse leaves FUSE_PARALLEL_DIROPS out of its INIT reply)");
+  }
   SetReadAhead(options.mountpoint, options.read_ahead_kb, *runtime.logger);
   if (on_ready) on_ready();
   runtime.logger->Log(base::LogLevel::kInfo,

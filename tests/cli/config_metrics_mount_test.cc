@@ -88,6 +88,27 @@ TEST(ConfigMetricsMountTest, LookupsOfAProcessThatReadsWhatItLooksUpFetchTheFile
   EXPECT_TRUE(mount.Unmount());
 }
 
+// fs/fuse_init.h: the kernel sends the lookups of one directory in parallel (Debian 12's libfuse
+// alone leaves FUSE_PARALLEL_DIROPS out and the kernel then sends them one at a time). Eight
+// `stat`s of new names, each lookup 300 ms behind the primary's delay: some must overlap.
+TEST(ConfigMetricsMountTest, TheKernelSendsADirectorysLookupsInParallel) {
+  MountDirs dirs;
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_EQ(WriteFile(dirs.primary + "/f" + std::to_string(i), "x"), 0);
+  }
+  uint16_t port = FreePort();
+  ShadowfsMount mount(dirs.mnt,
+                      dirs.MountArgs({"--metrics-addr", "127.0.0.1:" + std::to_string(port),
+                                      "--primary-latency-ms", "300"}),
+                      dirs.log);
+  ASSERT_TRUE(mount.Start());
+  std::string script = "for i in 0 1 2 3 4 5 6 7; do stat \"$1/f$i\" >/dev/null & done; wait";
+  CommandResult r = RunCommand({"/bin/sh", "-c", script, "sh", dirs.mnt});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_GE(Scrape(port)["shadowfs_fuse_lookups_in_flight_peak"], 2) << mount.Log();
+  EXPECT_TRUE(mount.Unmount());
+}
+
 TEST(ConfigMetricsMountTest, FlagsAndDashOOverrideTheFile) {
   MountDirs dirs;
   uint16_t port = FreePort();
