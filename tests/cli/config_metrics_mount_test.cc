@@ -53,7 +53,9 @@ TEST(ConfigMetricsMountTest, ConfigFileAndMetricsEndpointOfARealMount) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (Scrape(port)["shadowfs_shadow_hits_total"] == 0 &&
          std::chrono::steady_clock::now() < deadline) {
-    // Each open reads through FUSE until the shadow is complete and serves the reads.
+    // A later open keeps the kernel's page cache (the version is unchanged), which would serve
+    // the reads without asking shadowfs: drop it, so that they reach the shadow once complete.
+    DropKernelPageCache(dirs.mnt + "/data");
     EXPECT_TRUE(SameBytes(ReadFile(dirs.mnt + "/data"), Pattern(300 << 10)));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -74,6 +74,15 @@ inline std::string ReadFile(const std::string& path) {
   return out;
 }
 
+// Drops the kernel's cached pages of a file on a mount, so that the next read reaches the
+// daemon even when an open keeps the page cache (keep_cache).
+inline void DropKernelPageCache(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
+}
+
 // Equality of two byte strings that reports sizes and the first differing offset instead of
 // printing megabytes.
 inline ::testing::AssertionResult SameBytes(const std::string& got, const std::string& want) {
