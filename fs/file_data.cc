@@ -82,10 +82,10 @@ Result<std::unique_ptr<FileData>> FileData::Open(FileDataDeps deps, FileVersion 
   } else if (base.exists && !truncate && base.size > 0) {
     // A shadow below min_confidence is revalidated once here, so that the reads that follow
     // are served from it (304) or pinned to the version the primary has now.
-    auto ctx = d.TakeContext();
+    auto ctx = d.contexts.Take(0);
     char probe = 0;
     Result<shadow::ShadowRead> r = d.deps.store->Read(base.key, 0, {&probe, 1}, *ctx);
-    d.ReturnContext(std::move(ctx));
+    d.contexts.Return(std::move(ctx));
     if (r.ok() && r->miss == shadow::Miss::kLowConfidence && r->etag == base.etag) {
       Result<blobstore::ObjectInfo> head =
           d.deps.primary->Head(base.key, {.if_match = "", .if_none_match = base.etag});
@@ -129,23 +129,6 @@ Result<std::unique_ptr<FileData>> FileData::Open(FileDataDeps deps, FileVersion 
     fd->impl_->dirty = true;
   }
   return fd;
-}
-
-std::unique_ptr<shadow::ReadContext> FileData::Impl::TakeContext() {
-  {
-    base::MutexLock lock(&ctx_mu_);
-    if (!contexts.empty()) {
-      auto ctx = std::move(contexts.back());
-      contexts.pop_back();
-      return ctx;
-    }
-  }
-  return std::make_unique<shadow::ReadContext>();
-}
-
-void FileData::Impl::ReturnContext(std::unique_ptr<shadow::ReadContext> ctx) {
-  base::MutexLock lock(&ctx_mu_);
-  if (contexts.size() < 4) contexts.push_back(std::move(ctx));
 }
 
 Result<std::string> FileData::Impl::FetchPrimary(uint64_t offset, uint64_t length) {
@@ -207,9 +190,9 @@ Result<size_t> FileData::Impl::ReadBase(uint64_t offset, std::span<char> out, bo
   }
   if (!s.version.exists) return size_t{0};
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto ctx = TakeContext();
+    auto ctx = contexts.Take(offset / deps.store->chunk_size());
     Result<shadow::ShadowRead> r = deps.store->Read(s.version.key, offset, out, *ctx);
-    ReturnContext(std::move(ctx));
+    contexts.Return(std::move(ctx));
     if (!r.ok() || r->etag != s.version.etag) break;
     if (r->miss == shadow::Miss::kNone && r->bytes == out.size()) {
       *from_shadow = true;

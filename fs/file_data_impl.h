@@ -6,7 +6,7 @@
 //               across base-chunk fetches and the fsync of a commit: it only ever makes other
 //               operations on this file's staged data wait, which they must anyway.
 //   mu_         the version, sizes and flags; a leaf lock held for copies only.
-//   ctx_mu_     the ReadContext pool; a leaf lock.
+//   contexts    (ReadContextPool) has its own leaf lock.
 #pragma once
 
 #include <atomic>
@@ -16,6 +16,7 @@
 
 #include "blobstore/base/mutex.h"
 #include "blobstore/base/unique_fd.h"
+#include "blobstore/shadow/read_context_pool.h"
 #include "fs/file_data.h"
 #include "fs/readahead.h"
 #include "fs/staging_file.h"
@@ -53,9 +54,6 @@ struct FileData::Impl {
   base::Result<bool> Revalidate(const FileVersion& version);
   static std::shared_ptr<PendingBase> OpenPending(const std::string& path);
 
-  std::unique_ptr<shadow::ReadContext> TakeContext() EXCLUDES(ctx_mu_);
-  void ReturnContext(std::unique_ptr<shadow::ReadContext> ctx) EXCLUDES(ctx_mu_);
-
   // Writes (file_data_write.cc).
   base::Status EnsureStaging() REQUIRES(writer_mu_);
   base::Status FetchBaseChunk(uint32_t index) REQUIRES(writer_mu_);
@@ -84,8 +82,7 @@ struct FileData::Impl {
   std::atomic<bool> served_from_shadow{false};
   std::atomic<bool> reported_read{false};  // an access event was reported for this open
 
-  base::Mutex ctx_mu_;
-  std::vector<std::unique_ptr<shadow::ReadContext>> contexts GUARDED_BY(ctx_mu_);
+  shadow::ReadContextPool contexts;
 
   // Last: destroyed first, joining its background fetches and fills, which use the above.
   std::unique_ptr<Readahead> readahead;

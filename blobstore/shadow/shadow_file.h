@@ -21,6 +21,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,6 +44,10 @@ class ReadContext {
  public:
   CodecContext& codec() { return codec_; }
   void ForgetCachedChunk() { cached_ = false; }
+  // The index of the chunk held for partial reads, if any (of whichever file it was read from).
+  std::optional<uint32_t> cached_chunk() const {
+    return cached_ ? std::optional<uint32_t>(cached_index_) : std::nullopt;
+  }
 
  private:
   friend class ShadowFile;
