@@ -51,7 +51,10 @@ Status ReadFd(int fd, uint64_t offset, std::span<char> out) {
 }  // namespace
 
 FileData::FileData(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-FileData::~FileData() = default;
+FileData::~FileData() {
+  // Closed: the shadow's pages go back to being the page cache's alone (ShadowStore::Unmap).
+  impl_->deps.store->Unmap(key());
+}
 
 std::shared_ptr<FileData::Impl::PendingBase> FileData::Impl::OpenPending(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

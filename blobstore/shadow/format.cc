@@ -1,14 +1,6 @@
 #include "blobstore/shadow/format.h"
 
-#include <xxhash.h>
-// The dispatching entry points pick the SSE2/AVX2/AVX-512 kernel at run time: twice the
-// throughput of the generic XXH3_64bits in Debian's libxxhash, for the same hash values.
-#if defined(__x86_64__) && __has_include(<xxh_x86dispatch.h>)
-#include <xxh_x86dispatch.h>
-#define SHADOWFS_XXH3_64 XXH3_64bits_dispatch
-#else
-#define SHADOWFS_XXH3_64 XXH3_64bits
-#endif
+#include "blobstore/shadow/xxh3.h"
 
 #include <bit>
 #include <cstring>

@@ -31,7 +31,8 @@
 //
 //   Chunk data: from header_size + 32 * chunk_count to the end of the file, in any order,
 //   never overwritten once written. Bytes no entry refers to (a crashed append, a dropped
-//   chunk) are ignored.
+//   chunk, padding) are ignored. Writers start a raw chunk of at least kAlignedChunkMin bytes on
+//   a kDataAlignment boundary (ChunkDataOffset); readers accept any offset.
 //
 // An entry whose data_offset is 0, or whose entry_check does not match (a torn write), means
 // "absent". The seed ties each entry to its slot and to its file, so an entry copied to another
@@ -88,6 +89,23 @@ struct Entry {
 };
 
 uint64_t Checksum(std::span<const char> bytes);
+
+// Raw chunks of kAlignedChunkMin bytes or more start on a page boundary, so that a memory mapping
+// serves them from whole pages (MappedFile: an unaligned source measured 1.5x a plain pread, an
+// aligned one 1.1x). At most kDataAlignment - 1 bytes of padding precede such a chunk.
+inline constexpr uint32_t kDataAlignment = 4096;
+inline constexpr uint32_t kAlignedChunkMin = 64 * 1024;
+// Where a writer puts a chunk stored as `codec`, of `raw_len` raw bytes, when the file's data
+// ends at `end`.
+inline uint64_t ChunkDataOffset(uint64_t end, Codec codec, uint32_t raw_len) {
+  if (codec != Codec::kNone || raw_len < kAlignedChunkMin) return end;
+  return (end + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+}
+// The most padding ChunkDataOffset can put before a chunk of `raw_len` bytes, whatever its codec
+// turns out to be: what a space reservation adds per chunk.
+inline uint64_t MaxPadding(uint32_t raw_len) {
+  return raw_len >= kAlignedChunkMin ? kDataAlignment - 1 : 0;
+}
 
 // InvalidArgument unless chunk_size is a power of two in range.
 base::Status ValidateChunkSize(uint32_t chunk_size);

@@ -6,7 +6,7 @@ namespace shadowfs::shadow {
 
 std::unique_ptr<ReadContext> ReadContextPool::Take(uint64_t chunk) {
   base::MutexLock lock(&mu_);
-  if (idle_.empty()) return std::make_unique<ReadContext>();
+  if (idle_.empty()) return std::make_unique<ReadContext>(ReadContext::Use::kServing);
   auto it = std::find_if(idle_.begin(), idle_.end(),
                          [chunk](const auto& c) { return c->cached_chunk() == chunk; });
   if (it == idle_.end()) it = idle_.end() - 1;

@@ -1,9 +1,9 @@
-// ReadContextPool: the ReadContexts of one reader (an open file) that several threads read
-// through at once. Take prefers the context whose cached chunk is the one a read starts in:
-// the kernel's readahead requests are not chunk-aligned (256 KiB, 512 KiB, then 1 MiB requests
-// from 768 KiB on), so each request starts in the chunk the previous one ended in, which that
-// request's context has already decoded and verified. Taking any other context would decode and
-// verify the chunk a second time.
+// ReadContextPool: the ReadContexts (Use::kServing) of one reader, an open file, that several
+// threads read through at once. Take prefers the context whose cached chunk is the one a read
+// starts in: the kernel's readahead requests are not chunk-aligned (256 KiB, 512 KiB, then 1 MiB
+// requests from 768 KiB on), so each request starts in the chunk the previous one ended in, which
+// that request's context has already decoded and verified. Taking any other context would decode
+// and verify the chunk a second time.
 //
 // Thread-safe; mu_ is a leaf lock.
 #pragma once

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "blobstore/shadow/file_io.h"
 
@@ -154,23 +155,71 @@ Status ShadowFile::ReadChunk(uint32_t index, std::span<char> out, ReadContext& c
   }
   std::span<char> raw = out.first(e.raw_len);
   Status s;
-  if (e.codec == Codec::kNone) {
+  std::optional<Status> mapped;
+  if (e.codec == Codec::kNone && ctx.serving_ && e.raw_len >= format::kAlignedChunkMin &&
+      e.data_offset % format::kDataAlignment == 0) {
+    mapped = ReadMapped(e, raw);
+  }
+  if (mapped) {
+    s = std::move(*mapped);
+  } else if (e.codec == Codec::kNone) {
     s = io::PreadFull(fd_.get(), raw, e.data_offset, "chunk");
+    if (s.ok() && format::Checksum(raw) != e.raw_checksum) {
+      s = Status::Corruption("checksum mismatch");
+    }
   } else {
     std::vector<char>& stored = ctx.codec().scratch();
     if (stored.size() < e.stored_len) stored.resize(e.stored_len);
     std::span<char> in(stored.data(), e.stored_len);
     s = io::PreadFull(fd_.get(), in, e.data_offset, "chunk");
     if (s.ok()) s = ctx.codec().Decompress(e.codec, in, raw);
-  }
-  if (s.ok() && format::Checksum(raw) != e.raw_checksum) {
-    s = Status::Corruption("checksum mismatch");
+    if (s.ok() && format::Checksum(raw) != e.raw_checksum) {
+      s = Status::Corruption("checksum mismatch");
+    }
   }
   if (!s.ok()) {
     return s.WithContext("chunk " + Num(index) + " (" + std::string(CodecName(e.codec)) +
                          ") of shadow " + path_);
   }
   return Status::Ok();
+}
+
+std::optional<Status> ShadowFile::ReadMapped(const format::Entry& e, std::span<char> raw) const {
+  std::shared_ptr<const MappedFile> map;
+  uint64_t end;
+  {
+    base::MutexLock lock(&mu_);
+    // A partial shadow grows with every append; it is read with pread until it is complete.
+    if (present_ != header_.chunk_count) return std::nullopt;
+    map = mapping_;
+    end = end_;
+  }
+  if (!map || !map->Covers(e.data_offset, e.raw_len)) {
+    map = MappedFile::Map(fd_.get(), end);
+    if (!map || !map->Covers(e.data_offset, e.raw_len)) return std::nullopt;
+    std::shared_ptr<const MappedFile> replaced;
+    base::MutexLock lock(&mu_);
+    if (!mapping_ || mapping_->length() < map->length()) {
+      replaced = std::exchange(mapping_, map);
+    }
+    // `replaced` (if any) is unmapped after unlocking, unless a reader still holds it.
+  }
+  std::optional<uint64_t> sum = map->ChecksumAndCopy(e.data_offset, raw);
+  if (!sum) return std::nullopt;  // a page could not be read: pread says why
+  if (*sum != e.raw_checksum) return Status::Corruption("checksum mismatch");
+  return Status::Ok();
+}
+
+void ShadowFile::Unmap() const {
+  std::shared_ptr<const MappedFile> old;
+  base::MutexLock lock(&mu_);
+  old.swap(mapping_);
+  // Unmapped after unlocking (munmap can take a while), unless a reader still holds it.
+}
+
+bool ShadowFile::mapped() const {
+  base::MutexLock lock(&mu_);
+  return mapping_ != nullptr;
 }
 
 Result<RangeRead> ShadowFile::Read(uint64_t offset, std::span<char> out, ReadContext& ctx) const {
@@ -256,8 +305,8 @@ Status ShadowFile::AppendChunk(uint32_t index, std::span<const char> raw,
   e.raw_checksum = format::Checksum(raw);
   {
     base::MutexLock lock(&mu_);
-    e.data_offset = end_;
-    end_ += e.stored_len;
+    e.data_offset = format::ChunkDataOffset(end_, e.codec, raw_len);
+    end_ = e.data_offset + e.stored_len;
   }
   // Data first and durable, then the entry that points at it: after a crash the entry is either
   // the old (absent) one or describes bytes that are on disk.

@@ -5,7 +5,9 @@
 //
 // Open verifies the header and the whole index and keeps the index in memory; every chunk read
 // re-verifies the XXH3 of the raw bytes, so a chunk that fails is reported as corrupt (and never
-// returned) for the caller to DropChunk and refetch. A partial shadow grows in place with
+// returned) for the caller to DropChunk and refetch. A serving reader (ReadContext::Use::kServing)
+// reads the large, page-aligned raw chunks of a complete shadow through a mapping of the file
+// (MappedFile), kept until Unmap or the file's end. A partial shadow grows in place with
 // AppendChunk: the data goes to the end of the file and is made durable before its index entry
 // is written, so a crash leaves either the old entry or an unreferenced tail, and a torn entry
 // fails its check and reads as absent.
@@ -32,6 +34,7 @@
 #include "blobstore/base/unique_fd.h"
 #include "blobstore/shadow/codec.h"
 #include "blobstore/shadow/format.h"
+#include "blobstore/shadow/mapped_file.h"
 
 namespace shadowfs::shadow {
 
@@ -42,6 +45,12 @@ namespace shadowfs::shadow {
 // ShadowFile objects of the same blob version.
 class ReadContext {
  public:
+  // A context that serves an open file's reads maps complete shadows and reads their raw chunks
+  // through the mapping (MappedFile: one pass over memory instead of two). One that reads each
+  // chunk once (scrub, promotion) leaves them unmapped.
+  enum class Use { kOnePass, kServing };
+  explicit ReadContext(Use use = Use::kOnePass) : serving_(use == Use::kServing) {}
+
   CodecContext& codec() { return codec_; }
   void ForgetCachedChunk() { cached_ = false; }
   // The index of the chunk held for partial reads, if any (of whichever file it was read from).
@@ -54,6 +63,7 @@ class ReadContext {
   bool Holds(const format::Header& h, uint32_t index) const;
   void Remember(const format::Header& h, uint32_t index);
 
+  const bool serving_;
   CodecContext codec_;
   std::vector<char> chunk_;
   bool cached_ = false;
@@ -130,6 +140,11 @@ class ShadowFile {
   bool complete() const { return present_chunks() == chunk_count(); }
   ShadowStats stats() const EXCLUDES(mu_);
 
+  // Gives up the memory mapping that serving reads of a complete shadow use (the last reader
+  // closed the file); a later serving read maps the file again. Readers in flight keep theirs.
+  void Unmap() const EXCLUDES(mu_);
+  bool mapped() const EXCLUDES(mu_);
+
  private:
   struct Token {};
 
@@ -140,6 +155,10 @@ class ShadowFile {
  private:
   base::Status CheckWritable(uint32_t index) const;
   void ClearBusy(uint32_t index) EXCLUDES(mu_);
+  // Reads raw chunk `e` through the file's mapping: nullopt (read it with pread instead) if the
+  // shadow is not complete, no mapping can be made, or a page cannot be read.
+  std::optional<base::Status> ReadMapped(const format::Entry& e, std::span<char> raw) const
+      EXCLUDES(mu_);
 
   const std::string path_;
   const base::UniqueFd fd_;
@@ -158,6 +177,8 @@ class ShadowFile {
   uint64_t present_raw_ GUARDED_BY(mu_) = 0;
   uint64_t present_stored_ GUARDED_BY(mu_) = 0;
   std::array<uint32_t, kCodecCount> by_codec_ GUARDED_BY(mu_){};
+  // Of the whole file as it was when mapped; replaced when a chunk lies beyond it.
+  mutable std::shared_ptr<const MappedFile> mapping_ GUARDED_BY(mu_);
 
   void AddPresent(const format::Entry& e) REQUIRES(mu_);
   void RemovePresent(const format::Entry& e) REQUIRES(mu_);

@@ -414,27 +414,31 @@ Status ShadowStore::Impl::FlushNow() {
 Result<ShadowRead> ShadowStore::Read(std::string_view key, uint64_t offset, std::span<char> out,
                                      ReadContext& ctx) {
   Impl& d = *impl_;
+  ShadowRead r;
   std::shared_ptr<ShadowHandle> handle;
-  ShadowInfo info;
+  // What the serving rule needs, not a whole ShadowInfo: this runs for every read.
+  WallTime valid_from, expires_at, last_verified;
   {
     base::MutexLock lock(&d.mu_);
     auto it = d.index_.find(key);
     if (it != d.index_.end()) {
+      const ShadowInfo& info = it->second.info;
       handle = it->second.handle;
-      info = it->second.info;
+      r.etag = info.etag;
+      valid_from = info.valid_from;
+      expires_at = info.expires_at;
+      last_verified = info.last_verified;
     }
   }
-  ShadowRead r;
   auto miss = [&](Miss m) {
     r.miss = m;
     d.reads[static_cast<int>(m)]->Increment();
     return r;
   };
   if (!handle) return miss(Miss::kNoShadow);
-  r.etag = info.etag;
   WallTime now = d.runtime.clock->Now();
-  if (info.valid_from > now) return miss(Miss::kNotYetValid);
-  if (info.expires_at != WallTime{} && now >= info.expires_at) return miss(Miss::kExpired);
+  if (valid_from > now) return miss(Miss::kNotYetValid);
+  if (expires_at != WallTime{} && now >= expires_at) return miss(Miss::kExpired);
   const ShadowFile& file = *handle->file;
   uint64_t size = file.object_size();
   uint64_t end = offset >= size ? offset : std::min<uint64_t>(size, offset + out.size());
@@ -447,7 +451,7 @@ Result<ShadowRead> ShadowStore::Read(std::string_view key, uint64_t offset, std:
       }
     }
   }
-  if (d.model.Confidence(key, info.last_verified, now) < d.options.min_confidence) {
+  if (d.model.Confidence(key, last_verified, now) < d.options.min_confidence) {
     return miss(Miss::kLowConfidence);
   }
   if (offset < size) {
@@ -482,6 +486,18 @@ Result<ShadowRead> ShadowStore::Read(std::string_view key, uint64_t offset, std:
   }
   d.bytes_served->Increment(r.bytes);
   return miss(Miss::kNone);
+}
+
+void ShadowStore::Unmap(std::string_view key) {
+  std::shared_ptr<ShadowHandle> handle;
+  {
+    base::MutexLock lock(&impl_->mu_);
+    auto it = impl_->index_.find(key);
+    if (it == impl_->index_.end()) return;
+    handle = it->second.handle;
+  }
+  handle->file->Unmap();
+  // `handle` may be the last reference to a doomed file: released here, unlocked.
 }
 
 std::optional<ShadowInfo> ShadowStore::Find(std::string_view key) const {

@@ -169,6 +169,10 @@ class ShadowStore {
   // An I/O error is a failed Result; every "not from the shadow" answer is a ShadowRead.
   base::Result<ShadowRead> Read(std::string_view key, uint64_t offset, std::span<char> out,
                                 ReadContext& ctx);
+  // The last reader of `key` is done for now (its file was closed): the shadow gives up the
+  // memory mapping its serving reads used (ShadowFile::Unmap), so that its pages are the page
+  // cache's to keep or drop like any file's.
+  void Unmap(std::string_view key);
 
   std::optional<ShadowInfo> Find(std::string_view key) const;
   // The shadows whose keys start with `prefix`, in key order, at most `limit`.

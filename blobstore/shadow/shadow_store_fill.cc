@@ -238,7 +238,7 @@ Status ShadowStore::Fill(std::string_view key_in, std::string_view etag, uint64_
     for (uint32_t i = first; i < last; ++i) {
       if (!file.IsPresent(i)) {
         missing.push_back(i);
-        raw += file.chunk_length(i);
+        raw += file.chunk_length(i) + format::MaxPadding(file.chunk_length(i));
       }
     }
     Status result;
@@ -293,8 +293,11 @@ Status ShadowStore::Fill(std::string_view key_in, std::string_view etag, uint64_
   const uint32_t first = first_chunk;
   const uint32_t last = last_chunk;
   if (first == last && size > 0) return Status::Ok();  // nothing whole to store
-  uint64_t raw = 0;
-  for (uint32_t i = first; i < last; ++i) raw += format::RawChunkLength(size, chunk_size, i);
+  uint64_t raw = 0;  // with the padding that may precede each chunk
+  for (uint32_t i = first; i < last; ++i) {
+    uint32_t len = format::RawChunkLength(size, chunk_size, i);
+    raw += len + format::MaxPadding(len);
+  }
   const uint64_t reserve = RoundUpToBlock(format::HeaderSizeFor(key.size(), etag.size()) +
                                           uint64_t{format::kEntrySize} * chunk_count + raw) +
                            kMetadataSlack;

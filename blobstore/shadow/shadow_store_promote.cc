@@ -87,10 +87,11 @@ Status ShadowStore::Impl::PromoteNow(const std::string& key) {
     if (st.chunks_by_codec[static_cast<int>(Codec::kNone)] == st.present_chunks) {
       return Status::Ok();
     }
-    reserve =
-        RoundUpToBlock(format::HeaderSizeFor(key.size(), etag.size()) +
-                       uint64_t{format::kEntrySize} * f.chunk_count() + st.present_raw_bytes) +
-        kMetadataSlack;
+    // Every chunk raw, each perhaps after padding to a page boundary.
+    reserve = RoundUpToBlock(format::HeaderSizeFor(key.size(), etag.size()) +
+                             uint64_t{format::kEntrySize} * f.chunk_count() + st.present_raw_bytes +
+                             st.present_chunks * format::MaxPadding(f.chunk_size())) +
+              kMetadataSlack;
     // What the shadow will be worth per byte once raw: the extra bytes save CPU, not a fetch,
     // so only shadows worth less than that may make room for them.
     value_raw = EvictionValue(key, it->second, runtime.clock->Now(), reserve);

@@ -77,14 +77,15 @@ Status ShadowWriter::PutChunk(uint32_t index, std::span<const char> raw, CodecCo
     return Status::AlreadyExists("chunk " + std::to_string(index) + " already written");
   }
   CompressedChunk c = ctx.Compress(raw, codec_);
-  SHADOWFS_RETURN_IF_ERROR(io::PwriteFull(fd_.get(), c.bytes, end_, "shadow chunk"));
+  const uint64_t at = format::ChunkDataOffset(end_, c.codec, raw_len);
+  SHADOWFS_RETURN_IF_ERROR(io::PwriteFull(fd_.get(), c.bytes, at, "shadow chunk"));
   format::Entry& e = entries_[index];
-  e.data_offset = end_;
+  e.data_offset = at;
   e.stored_len = static_cast<uint32_t>(c.bytes.size());
   e.raw_len = raw_len;
   e.codec = c.codec;
   e.raw_checksum = format::Checksum(raw);
-  end_ += c.bytes.size();
+  end_ = at + c.bytes.size();
   return Status::Ok();
 }
 

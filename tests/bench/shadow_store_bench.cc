@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <functional>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -67,7 +68,11 @@ void Rows(shadow::ShadowStore& store, const std::string& key, const std::string&
   base::UniqueFd plain(::open(plain_path.c_str(), O_RDONLY));
   if (!plain) Die("cannot open " + plain_path);
   for (size_t read_size : {size_t{128} << 10, size_t{1} << 20}) {
-    std::vector<char> buf(read_size);
+    // Page-aligned, the case where pread is fastest: the kernel's copy into a misaligned buffer
+    // was measured up to 20% slower, which would flatter the ratio.
+    std::vector<char> storage(read_size + 4096);
+    std::span<char> buf(
+        storage.data() + (4096 - reinterpret_cast<uintptr_t>(storage.data()) % 4096), read_size);
     auto plain_pass = [&] {
       for (uint64_t off = 0; off < data.size(); off += read_size) {
         if (::pread(plain.get(), buf.data(), read_size, static_cast<off_t>(off)) <= 0) {
@@ -75,7 +80,7 @@ void Rows(shadow::ShadowStore& store, const std::string& key, const std::string&
         }
       }
     };
-    shadow::ReadContext ctx;
+    shadow::ReadContext ctx(shadow::ReadContext::Use::kServing);  // as an open file's reads
     auto store_pass = [&] {
       for (uint64_t off = 0; off < data.size(); off += read_size) {
         auto r = store.Read(key, off, buf, ctx);

@@ -12,6 +12,7 @@
 #include "blobstore/base/mutex.h"
 #include "blobstore/fault_injection_blob_store.h"
 #include "blobstore/mem_blob_store.h"
+#include "blobstore/shadow/mapped_file.h"
 #include "fs/file_system.h"
 #include "tests/fs/fs_fixture.h"
 #include "tests/support/temp_dir.h"
@@ -150,6 +151,37 @@ TEST_F(FileSystemCacheTest, LocalChangesShowAtOnce) {
   EXPECT_EQ(Names(dir), NameList{});
   WriteFile(dir, "mine", "m");
   EXPECT_EQ(Names(dir), (NameList{"mine", "theirs"}));
+}
+
+// An open file's reads of a complete shadow with large raw chunks go through a mapping of it
+// (shadow::MappedFile), which the store gives up when the file is closed: the shadow's pages are
+// then the page cache's alone, to keep or to drop.
+TEST_F(FileSystemCacheTest, AShadowIsMappedWhileItsFileIsOpen) {
+  std::string data;
+  for (int i = 0; i < (3 << 20) / 8; ++i) {  // incompressible: stored raw
+    uint64_t v = (i + 1) * 0x9E3779B97F4A7C15ull;
+    data.append(reinterpret_cast<const char*>(&v), 8);
+  }
+  ASSERT_TRUE(blobstore::PutString(mem_, "big", data).ok());
+  InodeId f = Lookup(kRootInode, "big");
+  auto first = fs_->Open(f, O_RDONLY, caller_);
+  ASSERT_TRUE(first.ok());
+  std::string out(data.size(), '\0');
+  ASSERT_TRUE(fs_->Read(first->handle, 0, out).ok());  // from the primary, filling the shadow
+  ASSERT_TRUE(fs_->Release(first->handle).ok());
+  ASSERT_TRUE(WaitForShadow("big"));
+
+  const size_t before = shadow::MappedFile::live();
+  auto h = fs_->Open(f, O_RDONLY, caller_);
+  ASSERT_TRUE(h.ok());
+  std::fill(out.begin(), out.end(), '\0');
+  auto n = fs_->Read(h->handle, 0, out);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, data.size());
+  EXPECT_TRUE(out == data);
+  EXPECT_EQ(shadow::MappedFile::live(), before + 1);
+  ASSERT_TRUE(fs_->Release(h->handle).ok());
+  EXPECT_EQ(shadow::MappedFile::live(), before);
 }
 
 TEST_F(FileSystemCacheTest, KeepCacheOnlyForAnUnchangedFile) {

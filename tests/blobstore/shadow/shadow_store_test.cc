@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "blobstore/base/runtime.h"
+#include "blobstore/shadow/mapped_file.h"
 #include "blobstore/shadow/shadow_writer.h"
 #include "tests/blobstore/shadow/store_test_util.h"
 
@@ -66,6 +67,29 @@ TEST_F(ShadowStoreTest, ServesAFilledShadowAndSaysNoShadowOtherwise) {
   s = ReadRange(*store_, "a/b", 20000, 10);
   EXPECT_EQ(s.read.miss, Miss::kNone);
   EXPECT_EQ(s.read.bytes, 0u);
+}
+
+// A serving reader (an open file) reads large raw chunks through a mapping of the shadow, which
+// the store gives up when the reader's file is closed (Unmap), and with the shadow when it goes.
+TEST_F(ShadowStoreTest, AServingReadersMappingIsGivenBackByUnmapAndWithTheShadow) {
+  options_.chunk_size = 256 * 1024;  // large enough to be mapped
+  Reopen();
+  const size_t before = MappedFile::live();
+  FillAll("big", "e1", 600 * 1024);  // random bytes: stored raw
+  ReadContext serving(ReadContext::Use::kServing);
+  std::string out(600 * 1024, '\0');
+  auto r = store_->Read("big", 0, out, serving);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->miss, Miss::kNone);
+  EXPECT_EQ(out, VersionBytes("big", "e1", 600 * 1024));
+  EXPECT_EQ(MappedFile::live(), before + 1);
+  store_->Unmap("big");
+  EXPECT_EQ(MappedFile::live(), before);
+  store_->Unmap("no such key");  // nothing to do
+  ASSERT_TRUE(store_->Read("big", 0, out, serving).ok());
+  EXPECT_EQ(MappedFile::live(), before + 1);
+  ASSERT_TRUE(store_->Drop("big").ok());
+  EXPECT_EQ(MappedFile::live(), before);
 }
 
 TEST_F(ShadowStoreTest, OneProcessPerStoreAndTheLockGoesWithTheStore) {

@@ -1,0 +1,112 @@
+#include "blobstore/shadow/mapped_file.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <mutex>
+
+#include "blobstore/shadow/xxh3.h"
+
+namespace shadowfs::shadow {
+
+namespace {
+
+// Hash a piece, then copy it while it is in L1; prefetch the next piece meanwhile (the hash alone
+// does not keep enough loads in flight to run at memory speed). Measured with 1 MiB chunks of
+// 100 MiB in the page cache, against pread into the same buffer, over 16 alignments of the
+// destination: 4 KiB pieces 0.93-1.05x everywhere; 16 KiB pieces 0.9x when the destination's
+// offset in its page nearly matched the source's and 1.35-1.47x otherwise; pread then XXH3
+// 1.4-1.6x.
+constexpr size_t kPiece = 4 * 1024;
+constexpr size_t kCacheLine = 64;
+
+std::atomic<size_t> live_mappings{0};
+
+// Set while this thread runs a guarded copy: where a SIGBUS in it returns to.
+thread_local sigjmp_buf* guarded_copy = nullptr;
+struct sigaction previous_sigbus {};
+std::once_flag sigbus_handler_installed;
+
+void OnSigbus(int /*signo*/, siginfo_t* /*info*/, void* /*context*/) {
+  if (sigjmp_buf* jump = guarded_copy) {
+    guarded_copy = nullptr;
+    siglongjmp(*jump, 1);
+  }
+  // Not a mapped read of ours: put the previous disposition back and return, so that the fault
+  // happens again under it (the default kills the process, as it would have without us).
+  ::sigaction(SIGBUS, &previous_sigbus, nullptr);
+}
+
+void InstallSigbusHandler() {
+  struct sigaction action {};
+  action.sa_sigaction = OnSigbus;
+  // SA_NODEFER: siglongjmp without restoring a signal mask leaves SIGBUS unblocked.
+  action.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGBUS, &action, &previous_sigbus);
+}
+
+// XXH3 of src[0, n) into *state, copying it to dst piece by piece.
+__attribute__((noinline)) void HashAndCopyPieces(const char* src, char* dst, size_t n,
+                                                 XXH3_state_t* state) {
+  for (size_t done = 0; done < n;) {
+    size_t piece = std::min(kPiece, n - done);
+    // A prefetch never faults, so reaching past the chunk or the mapping is harmless.
+    for (size_t line = 0; line < kPiece; line += kCacheLine) {
+      __builtin_prefetch(src + done + kPiece + line);
+    }
+    SHADOWFS_XXH3_64_UPDATE(state, src + done, piece);
+    std::memcpy(dst + done, src + done, piece);
+    done += piece;
+  }
+}
+
+// HashAndCopyPieces with a SIGBUS in it turned into false. What runs between sigsetjmp and the
+// disarming must be safe to abandon: no locks, no allocation, no object with a destructor (XXH3
+// streaming and memcpy are plain computation). The loop is a function of its own because a
+// function that calls sigsetjmp is compiled without keeping variables in registers.
+bool HashAndCopy(const char* src, char* dst, size_t n, XXH3_state_t* state) {
+  sigjmp_buf jump;
+  if (sigsetjmp(jump, 0) != 0) return false;
+  guarded_copy = &jump;
+  HashAndCopyPieces(src, dst, n, state);
+  guarded_copy = nullptr;
+  return true;
+}
+
+}  // namespace
+
+std::shared_ptr<const MappedFile> MappedFile::Map(int fd, uint64_t length) {
+  if (length == 0) return nullptr;
+  if (live_mappings.fetch_add(1) >= kMaxLive) {
+    live_mappings.fetch_sub(1);
+    return nullptr;
+  }
+  std::call_once(sigbus_handler_installed, InstallSigbusHandler);
+  void* data = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, 0);
+  if (data == MAP_FAILED) {
+    live_mappings.fetch_sub(1);
+    return nullptr;
+  }
+  return std::shared_ptr<const MappedFile>(new MappedFile(static_cast<const char*>(data), length));
+}
+
+MappedFile::~MappedFile() {
+  ::munmap(const_cast<char*>(data_), length_);
+  live_mappings.fetch_sub(1);
+}
+
+size_t MappedFile::live() { return live_mappings.load(); }
+
+std::optional<uint64_t> MappedFile::ChecksumAndCopy(uint64_t offset, std::span<char> out) const {
+  XXH3_state_t state;
+  XXH3_64bits_reset(&state);
+  if (!HashAndCopy(data_ + offset, out.data(), out.size(), &state)) return std::nullopt;
+  return XXH3_64bits_digest(&state);
+}
+
+}  // namespace shadowfs::shadow
