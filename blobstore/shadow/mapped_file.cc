@@ -50,17 +50,21 @@ void InstallSigbusHandler() {
   ::sigaction(SIGBUS, &action, &previous_sigbus);
 }
 
-// XXH3 of src[0, n) into *state, copying it to dst piece by piece.
-__attribute__((noinline)) void HashAndCopyPieces(const char* src, char* dst, size_t n,
-                                                 XXH3_state_t* state) {
+// XXH3 of src[0, n) into *state, with each copy's bytes copied out of the piece just hashed.
+__attribute__((noinline)) void HashAndCopyPieces(const char* src, size_t n, XXH3_state_t* state,
+                                                 std::span<const MappedFile::PieceCopy> copies) {
   for (size_t done = 0; done < n;) {
-    size_t piece = std::min(kPiece, n - done);
+    const size_t piece = std::min(kPiece, n - done);
     // A prefetch never faults, so reaching past the chunk or the mapping is harmless.
     for (size_t line = 0; line < kPiece; line += kCacheLine) {
       __builtin_prefetch(src + done + kPiece + line);
     }
     SHADOWFS_XXH3_64_UPDATE(state, src + done, piece);
-    std::memcpy(dst + done, src + done, piece);
+    for (const MappedFile::PieceCopy& c : copies) {
+      const size_t lo = std::max<size_t>(done, c.from);
+      const size_t hi = std::min<size_t>(done + piece, c.from + c.to.size());
+      if (lo < hi) std::memcpy(c.to.data() + (lo - c.from), src + lo, hi - lo);
+    }
     done += piece;
   }
 }
@@ -69,11 +73,12 @@ __attribute__((noinline)) void HashAndCopyPieces(const char* src, char* dst, siz
 // disarming must be safe to abandon: no locks, no allocation, no object with a destructor (XXH3
 // streaming and memcpy are plain computation). The loop is a function of its own because a
 // function that calls sigsetjmp is compiled without keeping variables in registers.
-bool HashAndCopy(const char* src, char* dst, size_t n, XXH3_state_t* state) {
+bool HashAndCopy(const char* src, size_t n, XXH3_state_t* state,
+                 std::span<const MappedFile::PieceCopy> copies) {
   sigjmp_buf jump;
   if (sigsetjmp(jump, 0) != 0) return false;
   guarded_copy = &jump;
-  HashAndCopyPieces(src, dst, n, state);
+  HashAndCopyPieces(src, n, state, copies);
   guarded_copy = nullptr;
   return true;
 }
@@ -102,10 +107,11 @@ MappedFile::~MappedFile() {
 
 size_t MappedFile::live() { return live_mappings.load(); }
 
-std::optional<uint64_t> MappedFile::ChecksumAndCopy(uint64_t offset, std::span<char> out) const {
+std::optional<uint64_t> MappedFile::ChecksumAndCopy(uint64_t offset, uint64_t length,
+                                                    std::span<const PieceCopy> copies) const {
   XXH3_state_t state;
   XXH3_64bits_reset(&state);
-  if (!HashAndCopy(data_ + offset, out.data(), out.size(), &state)) return std::nullopt;
+  if (!HashAndCopy(data_ + offset, length, &state, copies)) return std::nullopt;
   return XXH3_64bits_digest(&state);
 }
 

@@ -46,9 +46,21 @@ class MappedFile {
     return offset <= length_ && n <= length_ - offset;
   }
 
-  // The XXH3-64 of [offset, offset + out.size()), which is copied into `out`. nullopt if a page
-  // could not be read (SIGBUS), with `out` holding garbage. Requires Covers(offset, out.size()).
-  std::optional<uint64_t> ChecksumAndCopy(uint64_t offset, std::span<char> out) const;
+  // Bytes [from, from + to.size()) of a range, and where they go.
+  struct PieceCopy {
+    uint64_t from = 0;
+    std::span<char> to;
+  };
+  // The XXH3-64 of [offset, offset + length), with each of `copies` (within the range) copied to
+  // its destination. nullopt if a page could not be read (SIGBUS), with the destinations holding
+  // garbage. Requires Covers(offset, length).
+  std::optional<uint64_t> ChecksumAndCopy(uint64_t offset, uint64_t length,
+                                          std::span<const PieceCopy> copies) const;
+  // The whole range [offset, offset + out.size()) into `out`.
+  std::optional<uint64_t> ChecksumAndCopy(uint64_t offset, std::span<char> out) const {
+    PieceCopy all{0, out};
+    return ChecksumAndCopy(offset, out.size(), {&all, 1});
+  }
 
   // Mappings alive in the process now.
   static size_t live();

@@ -31,15 +31,17 @@ constexpr size_t kFirstRead = 4096;
 
 }  // namespace
 
-bool ReadContext::Holds(const format::Header& h, uint32_t index) const {
-  return cached_ && cached_index_ == index && cached_header_.checksum == h.checksum &&
-         cached_header_.object_size == h.object_size && cached_header_.chunk_size == h.chunk_size &&
-         cached_header_.key == h.key && cached_header_.etag == h.etag;
+bool ReadContext::Holds(const format::Header& h, uint32_t index, uint32_t from) const {
+  return cached_ && cached_index_ == index && from >= cached_from_ &&
+         cached_header_.checksum == h.checksum && cached_header_.object_size == h.object_size &&
+         cached_header_.chunk_size == h.chunk_size && cached_header_.key == h.key &&
+         cached_header_.etag == h.etag;
 }
 
-void ReadContext::Remember(const format::Header& h, uint32_t index) {
+void ReadContext::Remember(const format::Header& h, uint32_t index, uint32_t from) {
   cached_header_ = h;
   cached_index_ = index;
+  cached_from_ = from;
   cached_ = true;
 }
 
@@ -137,7 +139,7 @@ void ShadowFile::RemovePresent(const format::Entry& e) {
   --by_codec_[static_cast<size_t>(e.codec)];
 }
 
-Status ShadowFile::ReadChunk(uint32_t index, std::span<char> out, ReadContext& ctx) const {
+Result<format::Entry> ShadowFile::EntryFor(uint32_t index) const {
   if (index >= header_.chunk_count) {
     return Status::InvalidArgument("chunk " + Num(index) + " out of range in shadow " + path_);
   }
@@ -149,6 +151,21 @@ Status ShadowFile::ReadChunk(uint32_t index, std::span<char> out, ReadContext& c
   if (!e.present()) {
     return Status::NotFound("chunk " + Num(index) + " is absent from shadow " + path_);
   }
+  return e;
+}
+
+bool ShadowFile::Mappable(const format::Entry& e, const ReadContext& ctx) {
+  return e.codec == Codec::kNone && ctx.serving_ && e.raw_len >= format::kAlignedChunkMin &&
+         e.data_offset % format::kDataAlignment == 0;
+}
+
+Status ShadowFile::ChunkError(const Status& s, uint32_t index, const format::Entry& e) const {
+  return s.WithContext("chunk " + Num(index) + " (" + std::string(CodecName(e.codec)) +
+                       ") of shadow " + path_);
+}
+
+Status ShadowFile::ReadChunk(uint32_t index, std::span<char> out, ReadContext& ctx) const {
+  SHADOWFS_ASSIGN_OR_RETURN(format::Entry e, EntryFor(index));
   if (out.size() < e.raw_len) {
     return Status::InvalidArgument("buffer of " + Num(out.size()) + " bytes for chunk of " +
                                    Num(e.raw_len));
@@ -156,9 +173,9 @@ Status ShadowFile::ReadChunk(uint32_t index, std::span<char> out, ReadContext& c
   std::span<char> raw = out.first(e.raw_len);
   Status s;
   std::optional<Status> mapped;
-  if (e.codec == Codec::kNone && ctx.serving_ && e.raw_len >= format::kAlignedChunkMin &&
-      e.data_offset % format::kDataAlignment == 0) {
-    mapped = ReadMapped(e, raw);
+  if (Mappable(e, ctx)) {
+    MappedFile::PieceCopy all{0, raw};
+    mapped = ReadMapped(e, {&all, 1});
   }
   if (mapped) {
     s = std::move(*mapped);
@@ -177,14 +194,35 @@ Status ShadowFile::ReadChunk(uint32_t index, std::span<char> out, ReadContext& c
       s = Status::Corruption("checksum mismatch");
     }
   }
-  if (!s.ok()) {
-    return s.WithContext("chunk " + Num(index) + " (" + std::string(CodecName(e.codec)) +
-                         ") of shadow " + path_);
-  }
+  if (!s.ok()) return ChunkError(s, index, e);
   return Status::Ok();
 }
 
-std::optional<Status> ShadowFile::ReadMapped(const format::Entry& e, std::span<char> raw) const {
+Status ShadowFile::ReadPartOfChunk(uint32_t index, uint32_t in_chunk, std::span<char> part,
+                                   ReadContext& ctx) const {
+  SHADOWFS_ASSIGN_OR_RETURN(format::Entry e, EntryFor(index));
+  const uint32_t len = e.raw_len;
+  if (ctx.chunk_.size() < len) ctx.chunk_.resize(len);
+  if (Mappable(e, ctx)) {
+    // The part goes straight to the caller; only what follows it is kept, for the next read of
+    // a reader moving forward (the kernel's readahead requests end a quarter into a chunk).
+    const auto rest = static_cast<uint32_t>(in_chunk + part.size());
+    const MappedFile::PieceCopy copies[] = {
+        {in_chunk, part}, {rest, std::span<char>(ctx.chunk_.data() + rest, len - rest)}};
+    if (std::optional<Status> s = ReadMapped(e, copies)) {
+      if (!s->ok()) return ChunkError(*s, index, e);
+      if (rest < len) ctx.Remember(header_, index, rest);
+      return Status::Ok();
+    }
+  }
+  SHADOWFS_RETURN_IF_ERROR(ReadChunk(index, std::span<char>(ctx.chunk_.data(), len), ctx));
+  ctx.Remember(header_, index, 0);
+  std::memcpy(part.data(), ctx.chunk_.data() + in_chunk, part.size());
+  return Status::Ok();
+}
+
+std::optional<Status> ShadowFile::ReadMapped(const format::Entry& e,
+                                             std::span<const MappedFile::PieceCopy> copies) const {
   std::shared_ptr<const MappedFile> map;
   uint64_t end;
   {
@@ -204,7 +242,7 @@ std::optional<Status> ShadowFile::ReadMapped(const format::Entry& e, std::span<c
     }
     // `replaced` (if any) is unmapped after unlocking, unless a reader still holds it.
   }
-  std::optional<uint64_t> sum = map->ChecksumAndCopy(e.data_offset, raw);
+  std::optional<uint64_t> sum = map->ChecksumAndCopy(e.data_offset, e.raw_len, copies);
   if (!sum) return std::nullopt;  // a page could not be read: pread says why
   if (*sum != e.raw_checksum) return Status::Corruption("checksum mismatch");
   return Status::Ok();
@@ -236,30 +274,26 @@ Result<RangeRead> ShadowFile::Read(uint64_t offset, std::span<char> out, ReadCon
     uint32_t len = chunk_length(index);
     size_t n = std::min<size_t>(len - in_chunk, want - r.bytes);
     char* dst = out.data() + r.bytes;
-    if (!ctx.Holds(header_, index)) {
-      Status s;
-      if (in_chunk == 0 && n == len) {
-        // The caller wants the whole chunk: decode straight into its buffer.
-        s = ReadChunk(index, std::span<char>(dst, len), ctx);
-      } else {
-        ctx.ForgetCachedChunk();
-        if (ctx.chunk_.size() < len) ctx.chunk_.resize(len);
-        s = ReadChunk(index, std::span<char>(ctx.chunk_.data(), len), ctx);
-        if (s.ok()) ctx.Remember(header_, index);
-      }
-      if (s.IsNotFound() || s.code() == base::StatusCode::kCorruption) {
-        r.stop = s.IsNotFound() ? RangeRead::Stop::kAbsent : RangeRead::Stop::kCorrupt;
-        r.chunk = index;
-        if (!s.IsNotFound()) r.error = std::move(s);
-        return r;
-      }
-      if (!s.ok()) return s;
-      if (in_chunk == 0 && n == len) {
-        r.bytes += n;
-        continue;
-      }
+    if (ctx.Holds(header_, index, in_chunk)) {
+      std::memcpy(dst, ctx.chunk_.data() + in_chunk, n);
+      r.bytes += n;
+      continue;
     }
-    std::memcpy(dst, ctx.chunk_.data() + in_chunk, n);
+    Status s;
+    if (in_chunk == 0 && n == len) {
+      // The caller wants the whole chunk: decode straight into its buffer.
+      s = ReadChunk(index, std::span<char>(dst, len), ctx);
+    } else {
+      ctx.ForgetCachedChunk();
+      s = ReadPartOfChunk(index, in_chunk, std::span<char>(dst, n), ctx);
+    }
+    if (s.IsNotFound() || s.code() == base::StatusCode::kCorruption) {
+      r.stop = s.IsNotFound() ? RangeRead::Stop::kAbsent : RangeRead::Stop::kCorrupt;
+      r.chunk = index;
+      if (!s.IsNotFound()) r.error = std::move(s);
+      return r;
+    }
+    if (!s.ok()) return s;
     r.bytes += n;
   }
   r.stop = want < out.size() ? RangeRead::Stop::kEndOfObject : RangeRead::Stop::kComplete;

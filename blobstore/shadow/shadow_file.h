@@ -60,14 +60,16 @@ class ReadContext {
 
  private:
   friend class ShadowFile;
-  bool Holds(const format::Header& h, uint32_t index) const;
-  void Remember(const format::Header& h, uint32_t index);
+  // Whether bytes [from, end) of chunk `index` of the file with header `h` are held.
+  bool Holds(const format::Header& h, uint32_t index, uint32_t from) const;
+  void Remember(const format::Header& h, uint32_t index, uint32_t from);
 
   const bool serving_;
   CodecContext codec_;
   std::vector<char> chunk_;
   bool cached_ = false;
   uint32_t cached_index_ = 0;
+  uint32_t cached_from_ = 0;  // chunk_ holds the chunk's bytes from here to its end
   format::Header cached_header_;
 };
 
@@ -155,10 +157,20 @@ class ShadowFile {
  private:
   base::Status CheckWritable(uint32_t index) const;
   void ClearBusy(uint32_t index) EXCLUDES(mu_);
-  // Reads raw chunk `e` through the file's mapping: nullopt (read it with pread instead) if the
-  // shadow is not complete, no mapping can be made, or a page cannot be read.
-  std::optional<base::Status> ReadMapped(const format::Entry& e, std::span<char> raw) const
+  base::Result<format::Entry> EntryFor(uint32_t index) const EXCLUDES(mu_);
+  // Whether chunk `e` may be read through the mapping by this reader.
+  static bool Mappable(const format::Entry& e, const ReadContext& ctx);
+  base::Status ChunkError(const base::Status& s, uint32_t index, const format::Entry& e) const;
+  // Verifies raw chunk `e` through the file's mapping, copying `copies` out of it: nullopt (read
+  // it with pread instead) if the shadow is not complete, no mapping can be made, or a page
+  // cannot be read.
+  std::optional<base::Status> ReadMapped(const format::Entry& e,
+                                         std::span<const MappedFile::PieceCopy> copies) const
       EXCLUDES(mu_);
+  // Reads and verifies chunk `index`, puts its bytes [in_chunk, in_chunk + part.size()) into
+  // `part`, and leaves in ctx what a later read of the chunk may need.
+  base::Status ReadPartOfChunk(uint32_t index, uint32_t in_chunk, std::span<char> part,
+                               ReadContext& ctx) const;
 
   const std::string path_;
   const base::UniqueFd fd_;

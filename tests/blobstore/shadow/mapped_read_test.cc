@@ -125,6 +125,32 @@ TEST_F(MappedShadowTest, LargeRawChunksArePageAlignedAndServedThroughTheMapping)
   EXPECT_TRUE(f->mapped());
 }
 
+// A read of part of a mapped chunk copies that part straight to the caller and keeps only what
+// follows it: the next forward read is served from what was kept, a read further back decodes
+// the chunk again rather than use bytes that were never kept.
+TEST_F(MappedShadowTest, PartialReadsKeepWhatFollowsThemAndNothingBefore) {
+  auto f = Open();
+  ASSERT_TRUE(f);
+  ReadContext serving(kServing);
+  auto read = [&](uint64_t offset, size_t n) {
+    std::string out(n, '\0');
+    auto r = f->Read(offset, out, serving);
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r->bytes, n);
+    return out;
+  };
+  // Chunk 0 is read whole first, so that the context holds garbage for chunk 1's head.
+  EXPECT_EQ(read(0, kChunk), data_.substr(0, kChunk));
+  // As the kernel's readahead: 1 chunk's worth from three quarters into chunk 1.
+  const uint64_t q = kChunk / 4;
+  EXPECT_EQ(read(kChunk + 3 * q, kChunk), data_.substr(kChunk + 3 * q, kChunk));
+  EXPECT_EQ(serving.cached_chunk(), 2u);
+  EXPECT_EQ(read(2 * kChunk + 3 * q, q), data_.substr(2 * kChunk + 3 * q, q));  // kept
+  EXPECT_EQ(read(2 * kChunk + q, q), data_.substr(2 * kChunk + q, q));  // before it: decoded
+  EXPECT_EQ(read(kChunk + 100, 100), data_.substr(kChunk + 100, 100));
+  EXPECT_EQ(read(kChunk + 50, 100), data_.substr(kChunk + 50, 100));
+}
+
 TEST_F(MappedShadowTest, EveryDamagedByteIsDetectedThroughTheMapping) {
   format::Entry e = testing::EntryOnDisk(path_, 1);
   auto f = Open();
