@@ -242,6 +242,7 @@ std::optional<Status> ShadowFile::ReadMapped(const format::Entry& e,
     }
     // `replaced` (if any) is unmapped after unlocking, unless a reader still holds it.
   }
+  if (!map->Resident(e.data_offset, e.raw_len)) return std::nullopt;  // pread reads ahead
   std::optional<uint64_t> sum = map->ChecksumAndCopy(e.data_offset, e.raw_len, copies);
   if (!sum) return std::nullopt;  // a page could not be read: pread says why
   if (*sum != e.raw_checksum) return Status::Corruption("checksum mismatch");

@@ -4,6 +4,8 @@
 #include "blobstore/shadow/mapped_file.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -64,6 +66,23 @@ TEST(MappedFileTest, AFileCutShortUnderTheMappingIsAFailedReadNotACrash) {
   std::optional<uint64_t> sum = map->ChecksumAndCopy(0, out);
   ASSERT_TRUE(sum.has_value());
   EXPECT_EQ(out, data.substr(0, kChunk));
+}
+
+TEST(MappedFileTest, ResidentSaysWhetherTheRangeIsInThePageCache) {
+  TempDir dir;
+  struct statfs fs {};
+  ASSERT_EQ(::statfs(dir.path().c_str(), &fs), 0);
+  if (fs.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs keeps its pages: nothing to drop";
+  std::string data = RandomBytes(2 * kChunk, 10);
+  base::UniqueFd fd = WriteFile(dir.File("f"), data);
+  ASSERT_EQ(::fdatasync(fd.get()), 0);  // clean pages, which the kernel can drop
+  auto map = MappedFile::Map(fd.get(), data.size());
+  ASSERT_NE(map, nullptr);
+  ASSERT_EQ(::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED), 0);
+  EXPECT_FALSE(map->Resident(kChunk, kChunk));
+  std::string out(kChunk, '\0');
+  ASSERT_EQ(::pread(fd.get(), out.data(), kChunk, kChunk), static_cast<ssize_t>(kChunk));
+  EXPECT_TRUE(map->Resident(kChunk, kChunk));
 }
 
 TEST(MappedFileTest, MappingsAreCountedAndGivenBack) {
