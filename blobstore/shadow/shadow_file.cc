@@ -29,6 +29,8 @@ std::string Printable(std::string_view s) {
 // Enough for the fixed header and any ordinary key and ETag in one read.
 constexpr size_t kFirstRead = 4096;
 
+constexpr uint32_t kResidentCheckEvery = 8;
+
 }  // namespace
 
 bool ReadContext::Holds(const format::Header& h, uint32_t index, uint32_t from) const {
@@ -175,7 +177,7 @@ Status ShadowFile::ReadChunk(uint32_t index, std::span<char> out, ReadContext& c
   std::optional<Status> mapped;
   if (Mappable(e, ctx)) {
     MappedFile::PieceCopy all{0, raw};
-    mapped = ReadMapped(e, {&all, 1});
+    mapped = ReadMapped(e, {&all, 1}, ctx);
   }
   if (mapped) {
     s = std::move(*mapped);
@@ -209,7 +211,7 @@ Status ShadowFile::ReadPartOfChunk(uint32_t index, uint32_t in_chunk, std::span<
     const auto rest = static_cast<uint32_t>(in_chunk + part.size());
     const MappedFile::PieceCopy copies[] = {
         {in_chunk, part}, {rest, std::span<char>(ctx.chunk_.data() + rest, len - rest)}};
-    if (std::optional<Status> s = ReadMapped(e, copies)) {
+    if (std::optional<Status> s = ReadMapped(e, copies, ctx)) {
       if (!s->ok()) return ChunkError(*s, index, e);
       if (rest < len) ctx.Remember(header_, index, rest);
       return Status::Ok();
@@ -222,7 +224,8 @@ Status ShadowFile::ReadPartOfChunk(uint32_t index, uint32_t in_chunk, std::span<
 }
 
 std::optional<Status> ShadowFile::ReadMapped(const format::Entry& e,
-                                             std::span<const MappedFile::PieceCopy> copies) const {
+                                             std::span<const MappedFile::PieceCopy> copies,
+                                             ReadContext& ctx) const {
   std::shared_ptr<const MappedFile> map;
   uint64_t end;
   {
@@ -242,7 +245,14 @@ std::optional<Status> ShadowFile::ReadMapped(const format::Entry& e,
     }
     // `replaced` (if any) is unmapped after unlocking, unless a reader still holds it.
   }
-  if (!map->Resident(e.data_offset, e.raw_len)) return std::nullopt;  // pread reads ahead
+  // A chunk not in the page cache is read with pread, whose readahead beats page faults. While
+  // the chunks a reader reads are in, only one read in kResidentCheckEvery asks (mincore costs
+  // a few percent of a 1 MiB read from memory).
+  if (!ctx.resident_ || ++ctx.reads_since_check_ >= kResidentCheckEvery) {
+    ctx.reads_since_check_ = 0;
+    ctx.resident_ = map->Resident(e.data_offset, e.raw_len);
+    if (!ctx.resident_) return std::nullopt;
+  }
   std::optional<uint64_t> sum = map->ChecksumAndCopy(e.data_offset, e.raw_len, copies);
   if (!sum) return std::nullopt;  // a page could not be read: pread says why
   if (*sum != e.raw_checksum) return Status::Corruption("checksum mismatch");

@@ -65,6 +65,9 @@ class ReadContext {
   void Remember(const format::Header& h, uint32_t index, uint32_t from);
 
   const bool serving_;
+  // Whether the last chunk checked was in the page cache, and the mapped reads since.
+  bool resident_ = false;
+  uint32_t reads_since_check_ = 0;
   CodecContext codec_;
   std::vector<char> chunk_;
   bool cached_ = false;
@@ -165,8 +168,8 @@ class ShadowFile {
   // it with pread instead) if the shadow is not complete, no mapping can be made, or a page
   // cannot be read.
   std::optional<base::Status> ReadMapped(const format::Entry& e,
-                                         std::span<const MappedFile::PieceCopy> copies) const
-      EXCLUDES(mu_);
+                                         std::span<const MappedFile::PieceCopy> copies,
+                                         ReadContext& ctx) const EXCLUDES(mu_);
   // Reads and verifies chunk `index`, puts its bytes [in_chunk, in_chunk + part.size()) into
   // `part`, and leaves in ctx what a later read of the chunk may need.
   base::Status ReadPartOfChunk(uint32_t index, uint32_t in_chunk, std::span<char> part,
