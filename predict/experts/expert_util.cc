@@ -160,6 +160,26 @@ std::optional<int64_t> NumericStep(std::string_view a, std::string_view b) {
   return y - x;
 }
 
+std::optional<std::string> NextNumberedDir(std::string_view dir) {
+  if (dir.size() < 2 || dir.back() != '/') return std::nullopt;
+  const size_t start = dir.rfind('/', dir.size() - 2) + 1;  // npos + 1 == 0: a top-level dir
+  size_t end = dir.size() - 1;  // one past the last digit of the last digit run
+  while (end > start && !IsDigit(dir[end - 1])) --end;
+  if (end == start) return std::nullopt;
+  std::string next(dir);
+  size_t i = end;
+  while (i > start && IsDigit(next[i - 1])) {
+    if (next[i - 1] != '9') {
+      ++next[i - 1];
+      return next;
+    }
+    next[i - 1] = '0';
+    --i;
+  }
+  next.insert(i, 1, '1');  // every digit was a 9: one digit more
+  return next;
+}
+
 uint64_t HashBytes(std::string_view s, uint64_t seed) {
   uint64_t h = 0xcbf29ce484222325ull ^ Mix64(seed);
   for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;

@@ -115,6 +115,11 @@ class ListingBudget {
 // without a listing in the usual case.
 std::optional<int64_t> NumericStep(std::string_view a, std::string_view b);
 
+// The directory after `dir` ("a/mod009/", ending in '/') when its last component is numbered:
+// the last digit run of that component plus one, zero padding kept ("a/mod010/",
+// "date/part-99/" -> "date/part-100/"); nullopt for the root or a component without digits.
+std::optional<std::string> NextNumberedDir(std::string_view dir);
+
 // Sorted ids for membership tests in Forget.
 class IdSet {
  public:

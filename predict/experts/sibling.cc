@@ -95,11 +95,23 @@ void SiblingExpert::Observe(const Access& access, std::vector<Candidate>* out) {
   // Laplace's rule of succession on the run, discounted with the distance ahead.
   double score = std::min(0.95, (d->run + 1.0) / (d->run + 2.0));
   const size_t ahead = std::min(options_.ahead, options_.max_candidates);
-  for (size_t j = i + 1; j < members->size() && j <= i + ahead; ++j) {
-    const KeyId next = (*members)[j];
+  size_t proposed = 0;
+  auto propose = [&](KeyId next) {
     out->push_back(experts::FileCandidate(*keys_, next, score, options_.range, access.time));
     recent_.Add(next, score, access.time);
     score *= 0.9;
+    ++proposed;
+  };
+  for (size_t j = i + 1; j < members->size() && proposed < ahead; ++j) propose((*members)[j]);
+  if (proposed == ahead) return;
+  // A scan that reaches the end of a numbered directory goes on in the next one (grep -r and
+  // find over mod009/ then mod010/, a job over part-0041/ then part-0042/). `members` is not
+  // used past this point: listing another directory may move the listings.
+  const std::optional<std::string> next_dir = experts::NextNumberedDir(dir);
+  if (!next_dir) return;
+  const std::vector<KeyId>* next = Members(*next_dir, experts::HashBytes(*next_dir), access.time);
+  for (size_t j = 0; next != nullptr && j < next->size() && proposed < ahead; ++j) {
+    propose((*next)[j]);
   }
 }
 

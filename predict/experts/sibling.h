@@ -9,6 +9,9 @@
 // their size and ETag (SetObject) so the planner can use them. Without a NamespaceView it stays
 // quiet.
 //
+// A run that reaches the last member of a numbered directory goes on into the next one
+// (`mod009/` then `mod010/`, NextNumberedDir): its first members fill the rest of `ahead`.
+//
 // Its state (the last open per directory, cached listings) rebuilds in seconds, so Save persists
 // only the format header. Not thread-safe (predict/expert.h).
 #pragma once

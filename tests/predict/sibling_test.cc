@@ -68,6 +68,35 @@ TEST_F(SiblingExpertTest, EndOfDirectoryAndNonMembers) {
   EXPECT_TRUE(out.empty());  // nothing after the last member; subdirectories are not members
 }
 
+// grep -r or find: the end of one numbered directory leads into the next one.
+TEST_F(SiblingExpertTest, AScanGoesOnIntoTheNextNumberedDirectory) {
+  for (int f = 0; f < 4; ++f) names_.Add("src/mod009/file" + std::to_string(f) + ".c");
+  for (int f = 0; f < 10; ++f) names_.Add("src/mod010/file" + std::to_string(f) + ".c");
+  Open("src/mod009/file0.c", 1);
+  Open("src/mod009/file1.c", 2);
+  const auto out = Open("src/mod009/file2.c", 3);
+  EXPECT_EQ(
+      testing::Names(keys_, out),
+      (std::vector<std::string>{"src/mod009/file3.c", "src/mod010/file0.c", "src/mod010/file1.c",
+                                "src/mod010/file2.c", "src/mod010/file3.c", "src/mod010/file4.c",
+                                "src/mod010/file5.c", "src/mod010/file6.c"}));
+  for (size_t i = 1; i < out.size(); ++i) EXPECT_LT(out[i].score, out[i - 1].score);
+  // Without a next directory (mod011/ does not exist) the run just ends.
+  Open("src/mod010/file7.c", 10);
+  Open("src/mod010/file8.c", 11);
+  EXPECT_TRUE(Open("src/mod010/file9.c", 12).empty());
+}
+
+TEST(SiblingExpertUtilTest, NextNumberedDir) {
+  using experts::NextNumberedDir;
+  EXPECT_EQ(NextNumberedDir("src/mod009/"), "src/mod010/");
+  EXPECT_EQ(NextNumberedDir("t/part-99/"), "t/part-100/");
+  EXPECT_EQ(NextNumberedDir("shard7-of-9x/"), "shard7-of-10x/");  // the last digit run
+  EXPECT_EQ(NextNumberedDir("v1/logs/"), std::nullopt);           // only the last component counts
+  EXPECT_EQ(NextNumberedDir(""), std::nullopt);
+  EXPECT_EQ(NextNumberedDir("nodigits/"), std::nullopt);
+}
+
 TEST_F(SiblingExpertTest, RandomOrDescendingReadsProposeNothing) {
   for (int i : {9, 3, 14, 2, 11, 7, 1, 19, 4}) {
     char name[64];
