@@ -180,18 +180,17 @@ Status ShadowFile::ReadChunk(uint32_t index, std::span<char> out, ReadContext& c
     mapped = ReadMapped(e, {&all, 1}, ctx);
   }
   if (mapped) {
-    s = std::move(*mapped);
-  } else if (e.codec == Codec::kNone) {
-    s = io::PreadFull(fd_.get(), raw, e.data_offset, "chunk");
-    if (s.ok() && format::Checksum(raw) != e.raw_checksum) {
-      s = Status::Corruption("checksum mismatch");
-    }
+    s = std::move(*mapped);  // verified as it was copied
   } else {
-    std::vector<char>& stored = ctx.codec().scratch();
-    if (stored.size() < e.stored_len) stored.resize(e.stored_len);
-    std::span<char> in(stored.data(), e.stored_len);
-    s = io::PreadFull(fd_.get(), in, e.data_offset, "chunk");
-    if (s.ok()) s = ctx.codec().Decompress(e.codec, in, raw);
+    if (e.codec == Codec::kNone) {
+      s = io::PreadFull(fd_.get(), raw, e.data_offset, "chunk");
+    } else {
+      std::vector<char>& stored = ctx.codec().scratch();
+      if (stored.size() < e.stored_len) stored.resize(e.stored_len);
+      std::span<char> in(stored.data(), e.stored_len);
+      s = io::PreadFull(fd_.get(), in, e.data_offset, "chunk");
+      if (s.ok()) s = ctx.codec().Decompress(e.codec, in, raw);
+    }
     if (s.ok() && format::Checksum(raw) != e.raw_checksum) {
       s = Status::Corruption("checksum mismatch");
     }
