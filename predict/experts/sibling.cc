@@ -23,22 +23,23 @@ const std::vector<KeyId>* SiblingExpert::Members(std::string_view dir, uint64_t 
   const int64_t t = experts::UnixSeconds(now);
   bool inserted = false;
   Listing* l = listings_.FindOrInsert(tag, &inserted);
-  if (!inserted && t - l->listed_at < options_.listing_ttl.count()) {
-    return l->failed ? nullptr : &l->members;
+  const bool fresh = !inserted && t - l->listed_at < options_.listing_ttl.count();
+  if (fresh && !l->pending) return l->failed ? nullptr : &l->members;
+  // A listing asked for and being made in the background is asked after again for free: the
+  // budget bounds the listings the primary is asked for, and that one was paid for already.
+  if (!fresh) {
+    if (!budget_.Take(t)) {
+      if (inserted) listings_.Erase(l);
+      return nullptr;
+    }
+    l->listed_at = t;
+    ++list_calls_;
   }
-  if (!budget_.Take(t)) {
-    if (inserted) listings_.Erase(l);
-    return nullptr;
-  }
-  l->listed_at = t;
   l->members.clear();
-  ++list_calls_;
   auto listed = names_->ListDirectory(dir, options_.max_members);
-  if (!listed.ok() && listed.status().code() == base::StatusCode::kUnavailable) {
-    // Being listed in the background (NamespaceView never blocks): ask again on a later read.
-    listings_.Erase(l);
-    return nullptr;
-  }
+  l->pending = !listed.ok() && listed.status().code() == base::StatusCode::kUnavailable;
+  // Being listed in the background (NamespaceView never blocks): ask again on a later read.
+  if (l->pending) return nullptr;
   l->failed = !listed.ok();
   if (l->failed) return nullptr;
   l->members.reserve(listed->size());
@@ -73,22 +74,41 @@ void SiblingExpert::Observe(const Access& access, std::vector<Candidate>* out) {
   const KeyId prev = d->last;
   d->last = access.key;
   if (prev == access.key) return;  // reopening the same file says nothing about order
+  if (names_ == nullptr) return;
+  if (prev == kNoKey && continued_.dir == tag &&
+      experts::SecondsBetween(continued_.at, access.time) < kContinueWithin) {
+    // The first open here follows a run that reached the end of the previous numbered
+    // directory: the scan goes on, and so does its run (checked below: the first member).
+    d->run = continued_.run + 1;
+    continued_ = {};
+    Propose(dir, tag, d, kNoKey, access, out);
+    return;
+  }
   const std::string_view prev_name = prev == kNoKey ? std::string_view() : keys_->Name(prev);
   // Names that differ in one number are adjacent exactly when it went up by one (a skip is not
   // a run); other ascending pairs count until the listing can check them.
   const std::optional<int64_t> step =
       prev_name.empty() ? std::nullopt : experts::NumericStep(prev_name, access.key_name);
-  if (prev_name.empty() || names_ == nullptr || (step && *step != 1) ||
+  if (prev_name.empty() || (step && *step != 1) ||
       !experts::NaturalLess(prev_name, access.key_name)) {
     d->run = 0;
     return;
   }
   ++d->run;
   if (d->run < options_.min_run) return;
+  Propose(dir, tag, d, prev, access, out);
+}
+
+void SiblingExpert::Propose(std::string_view dir, uint64_t tag, Dir* d, KeyId prev,
+                            const Access& access, std::vector<Candidate>* out) {
   const std::vector<KeyId>* members = Members(dir, tag, access.time);
   if (members == nullptr) return;
   const size_t i = IndexOf(*members, access.key_name);
-  if (i == members->size() || i == 0 || (*members)[i - 1] != prev) {
+  // A run goes on only from the member before this one (or, into a new directory, from none:
+  // this must be its first member).
+  const bool follows =
+      prev == kNoKey ? i == 0 : i > 0 && i < members->size() && (*members)[i - 1] == prev;
+  if (i == members->size() || !follows) {
     d->run = 0;
     return;
   }
@@ -105,11 +125,14 @@ void SiblingExpert::Observe(const Access& access, std::vector<Candidate>* out) {
   for (size_t j = i + 1; j < members->size() && proposed < ahead; ++j) propose((*members)[j]);
   if (proposed == ahead) return;
   // A scan that reaches the end of a numbered directory goes on in the next one (grep -r and
-  // find over mod009/ then mod010/, a job over part-0041/ then part-0042/). `members` is not
-  // used past this point: listing another directory may move the listings.
+  // find over mod009/ then mod010/, a job over part-0041/ then part-0042/): its first members
+  // fill the rest of `ahead`, and a first open there carries the run on. `members` is not used
+  // past this point: listing another directory may move the listings.
   const std::optional<std::string> next_dir = experts::NextNumberedDir(dir);
   if (!next_dir) return;
-  const std::vector<KeyId>* next = Members(*next_dir, experts::HashBytes(*next_dir), access.time);
+  const uint64_t next_tag = experts::HashBytes(*next_dir);
+  if (i + 1 == members->size()) continued_ = {next_tag, d->run, access.time};
+  const std::vector<KeyId>* next = Members(*next_dir, next_tag, access.time);
   for (size_t j = 0; next != nullptr && j < next->size() && proposed < ahead; ++j) {
     propose((*next)[j]);
   }

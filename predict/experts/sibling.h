@@ -10,7 +10,9 @@
 // quiet.
 //
 // A run that reaches the last member of a numbered directory goes on into the next one
-// (`mod009/` then `mod010/`, NextNumberedDir): its first members fill the rest of `ahead`.
+// (`mod009/` then `mod010/`, NextNumberedDir): its first members fill the rest of `ahead`, and an
+// open of the first member there (within a minute) carries the run on, so a recursive scan is
+// proposed at full confidence from each directory's first file.
 //
 // Its state (the last open per directory, cached listings) rebuilds in seconds, so Save persists
 // only the format header. Not thread-safe (predict/expert.h).
@@ -66,10 +68,25 @@ class SiblingExpert final : public Expert {
   struct Listing {
     uint64_t tag = 0;
     uint32_t stamp = 0;
-    int64_t listed_at = 0;
+    int64_t listed_at = 0;  // when the listing was asked for
+    bool pending = false;   // the view is still listing it (Unavailable)
     bool failed = false;
     std::vector<KeyId> members;  // natural order
   };
+  // The run that reached the last member of a numbered directory, waiting for the first open of
+  // the next one (NextNumberedDir) to carry it on.
+  struct Continuation {
+    uint64_t dir = 0;  // tag of the next directory; 0: none
+    uint32_t run = 0;
+    base::WallTime at{};
+  };
+  static constexpr double kContinueWithin = 60;  // seconds
+
+  // Proposes the members after access.key in `dir` (whose record is d) and, at its end, the first
+  // members of the next numbered directory. `prev` is the member opened before (kNoKey: the run
+  // came from the previous directory, so access.key must be this one's first member).
+  void Propose(std::string_view dir, uint64_t tag, Dir* d, KeyId prev, const Access& access,
+               std::vector<Candidate>* out);
   const std::vector<KeyId>* Members(std::string_view dir, uint64_t tag, base::WallTime now);
   // The index of `key` in `members`, or members.size().
   size_t IndexOf(const std::vector<KeyId>& members, std::string_view key) const;
@@ -80,6 +97,7 @@ class SiblingExpert final : public Expert {
   experts::AssocTable<Dir> dirs_;
   experts::AssocTable<Listing> listings_;
   experts::RecentScores recent_;
+  Continuation continued_;
   experts::ListingBudget budget_;
   size_t list_calls_ = 0;
 };

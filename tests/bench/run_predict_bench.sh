@@ -8,6 +8,7 @@
 #
 #   sudo tests/bench/run_predict_bench.sh [BUILD_DIR] [--quick] [--shapes 1,2,3,4,5,6]
 #        [--systems shadowfs-on,shadowfs-off,shadowfs-trained,s3fs,rclone] [--delay-ms 20] [--keep]
+#        [--access-log]
 #
 # Shapes: 1 ml (shuffled epochs), 2 build (fixed include order), 3 etl (nightly partitions,
 # simulated days), 4 seq (large sequential reads), 5 columnar (footer + column chunks),
@@ -20,13 +21,15 @@
 # Needs root, s3fs, rclone, curl, python3 and the AWS CLI at /usr/bin/aws. Until the mount has
 # --prediction and --metrics-addr, it runs shadowfs without them (shadowfs-on is then skipped and
 # shadowfs-off is the mount as it is). Everything it mounts or starts is unmounted and stopped by
-# PID on exit, also on failure or Ctrl-C; --keep keeps the scratch directory (logs, metrics).
+# PID on exit, also on failure or Ctrl-C; --keep keeps the scratch directory (logs, metrics);
+# --access-log has each shadowfs mount record its reads (DIR/access.jsonl, for predict eval).
 # shellcheck disable=SC2154  # the rgw env file sets endpoint, access_key, secret_key, region
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$here/../../build
 quick=0
 keep=0
+access_log=0
 shapes=1,2,3,4,5,6
 systems=shadowfs-on,shadowfs-off,s3fs,rclone
 delay_ms=20
@@ -34,10 +37,11 @@ while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1 ;;
     --keep) keep=1 ;;
+    --access-log) access_log=1 ;;
     --shapes) shapes=$2; shift ;;
     --systems) systems=$2; shift ;;
     --delay-ms) delay_ms=$2; shift ;;
-    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) build=$1 ;;
   esac
@@ -171,6 +175,7 @@ mount_shadowfs() {  # + the prediction mode (on|off) as $5
     --foreground)
   has_flag --prediction && args+=(--prediction "$5")
   has_flag --metrics-addr && args+=(--metrics-addr "127.0.0.1:$(cat "$3/metrics.port")")
+  [ $access_log = 1 ] && args+=(--access-log "$3/access.jsonl")
   [ "$4" = etl ] && [ $has_time_scale = 1 ] && args+=(--time-scale "$etl_scale")
   [ "$4" = etl ] && [ $has_time_anchor = 1 ] && args+=(--time-anchor "$etl_anchor")
   AWS_ACCESS_KEY_ID=$access_key AWS_SECRET_ACCESS_KEY=$secret_key "$SHADOWFS" "${args[@]}" \

@@ -81,10 +81,29 @@ TEST_F(SiblingExpertTest, AScanGoesOnIntoTheNextNumberedDirectory) {
                                 "src/mod010/file2.c", "src/mod010/file3.c", "src/mod010/file4.c",
                                 "src/mod010/file5.c", "src/mod010/file6.c"}));
   for (size_t i = 1; i < out.size(); ++i) EXPECT_LT(out[i].score, out[i - 1].score);
+  // The first open in mod010/ after the last member of mod009/ carries the run on: its members
+  // are proposed at once, more confidently than a run of two.
+  EXPECT_EQ(testing::Names(keys_, Open("src/mod009/file3.c", 4)).front(), "src/mod010/file0.c");
+  const auto carried = Open("src/mod010/file0.c", 5);
+  ASSERT_EQ(carried.size(), 8u);
+  EXPECT_EQ(keys_.Name(carried[0].key), "src/mod010/file1.c");
+  EXPECT_GT(carried[0].score, out[0].score);
   // Without a next directory (mod011/ does not exist) the run just ends.
   Open("src/mod010/file7.c", 10);
   Open("src/mod010/file8.c", 11);
   EXPECT_TRUE(Open("src/mod010/file9.c", 12).empty());
+}
+
+// A directory entered elsewhere than at its first member, or long after, starts a run afresh.
+TEST_F(SiblingExpertTest, OnlyTheFirstMemberSoonAfterCarriesARunOn) {
+  for (const char* top : {"a", "b"}) {
+    for (int f = 0; f < 3; ++f) names_.Add(std::string(top) + "/d1/f" + std::to_string(f));
+    for (int f = 0; f < 5; ++f) names_.Add(std::string(top) + "/d2/f" + std::to_string(f));
+  }
+  for (int f = 0; f < 3; ++f) Open("a/d1/f" + std::to_string(f), f);
+  EXPECT_TRUE(Open("a/d2/f2", 4).empty());
+  for (int f = 0; f < 3; ++f) Open("b/d1/f" + std::to_string(f), 10 + f);
+  EXPECT_TRUE(Open("b/d2/f0", 100).empty()) << "a minute later: not the same scan";
 }
 
 TEST(SiblingExpertUtilTest, NextNumberedDir) {
@@ -95,6 +114,34 @@ TEST(SiblingExpertUtilTest, NextNumberedDir) {
   EXPECT_EQ(NextNumberedDir("v1/logs/"), std::nullopt);           // only the last component counts
   EXPECT_EQ(NextNumberedDir(""), std::nullopt);
   EXPECT_EQ(NextNumberedDir("nodigits/"), std::nullopt);
+}
+
+// The mount's view lists in the background and answers Unavailable meanwhile: asking again for
+// a listing under way costs none of the listing budget (16 at once, then 4 a second).
+TEST(SiblingExpertSlowNamesTest, AskingAgainForAListingUnderWayIsFree) {
+  class SlowNames final : public NamespaceView {
+   public:
+    base::Result<std::vector<ObjectInfo>> ListDirectory(std::string_view dir,
+                                                        size_t limit) override {
+      if (++asks <= 30) return base::Status::Unavailable("being listed");
+      return names.ListDirectory(dir, limit);
+    }
+    testing::FakeNames names;
+    int asks = 0;
+  };
+  SlowNames slow;
+  for (int i = 0; i < 40; ++i) slow.names.Add("t/f" + std::to_string(i));
+  KeyTable keys(1000);
+  testing::AccessMaker make(&keys);
+  SiblingExpert expert(SiblingExpert::Options{}, &keys, &slow);
+  std::vector<Candidate> out;
+  for (int i = 0; i < 35; ++i) {  // all within one second: no budget comes back
+    out.clear();
+    expert.Observe(make.Open("t/f" + std::to_string(i), "grep", 1), &out);
+  }
+  EXPECT_GT(slow.asks, 30);
+  EXPECT_EQ(expert.list_calls(), 1u);
+  EXPECT_EQ(testing::Names(keys, out).front(), "t/f35");
 }
 
 TEST_F(SiblingExpertTest, RandomOrDescendingReadsProposeNothing) {
