@@ -25,20 +25,11 @@
 #include "predict/expert.h"
 #include "predict/experts/assoc_table.h"
 #include "predict/experts/expert_util.h"
+#include "predict/experts/path_date.h"
 #include "predict/key_table.h"
 #include "predict/namespace_view.h"
 
 namespace shadowfs::predict {
-
-// A date found in a path: where, in which format, and as days since 1970-01-01.
-struct PathDate {
-  size_t pos = 0;
-  size_t len = 0;  // 10 (YYYY-MM-DD) or 8 (YYYYMMDD)
-  int32_t days = 0;
-};
-std::optional<PathDate> FindPathDate(std::string_view path);
-// `path` with its date replaced by the date `days` (same format).
-std::string WithPathDate(std::string_view path, const PathDate& date, int32_t days);
 
 class PeriodicExpert final : public Expert {
  public:

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "predict/experts/path_date.h"
+
 namespace shadowfs::predict {
 namespace {
 
@@ -129,7 +131,8 @@ void SiblingExpert::Propose(std::string_view dir, uint64_t tag, Dir* d, KeyId pr
   // fill the rest of `ahead`, and a first open there carries the run on. `members` is not used
   // past this point: listing another directory may move the listings.
   const std::optional<std::string> next_dir = experts::NextNumberedDir(dir);
-  if (!next_dir) return;
+  // A date-named directory is the periodic model's: tomorrow's partition is not read next.
+  if (!next_dir || FindPathDate(experts::BaseOf(dir.substr(0, dir.size() - 1)))) return;
   const uint64_t next_tag = experts::HashBytes(*next_dir);
   if (i + 1 == members->size()) continued_ = {next_tag, d->run, access.time};
   const std::vector<KeyId>* next = Members(*next_dir, next_tag, access.time);

@@ -94,6 +94,17 @@ TEST_F(SiblingExpertTest, AScanGoesOnIntoTheNextNumberedDirectory) {
   EXPECT_TRUE(Open("src/mod010/file9.c", 12).empty());
 }
 
+// The end of a nightly partition does not lead into the next day's: that is the periodic model's.
+TEST_F(SiblingExpertTest, ADateNamedDirectoryLeadsNowhere) {
+  for (int p = 0; p < 4; ++p) {
+    names_.Add("etl/date=2026-01-01/part-" + std::to_string(p));
+    names_.Add("etl/date=2026-01-02/part-" + std::to_string(p));
+  }
+  Open("etl/date=2026-01-01/part-1", 1);
+  Open("etl/date=2026-01-01/part-2", 2);
+  EXPECT_TRUE(Open("etl/date=2026-01-01/part-3", 3).empty());
+}
+
 // A directory entered elsewhere than at its first member, or long after, starts a run afresh.
 TEST_F(SiblingExpertTest, OnlyTheFirstMemberSoonAfterCarriesARunOn) {
   for (const char* top : {"a", "b"}) {
