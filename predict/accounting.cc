@@ -33,7 +33,8 @@ Accountant::Accountant(std::vector<std::string> expert_names, std::chrono::secon
 }
 
 void Accountant::Requested(KeyId key, uint64_t offset, uint64_t length, size_t expert,
-                           base::WallTime now, base::WallTime due) {
+                           base::WallTime now, base::WallTime due,
+                           std::chrono::nanoseconds report_after) {
   expert = std::min(expert, experts_.size() - 1);
   Record r;
   r.offset = offset;
@@ -41,6 +42,7 @@ void Accountant::Requested(KeyId key, uint64_t offset, uint64_t length, size_t e
   r.expert = expert;
   r.requested = now;
   r.due = std::max(now, due);
+  r.report_after = report_after;
   KeyRecords& k = open_[key];
   k.records.push_back(r);
   Schedule(key, &k, now);  // the first Expire after the request works out the next event
@@ -184,8 +186,8 @@ void Accountant::Expire(base::WallTime now, std::chrono::nanoseconds report_afte
     for (auto r = k.records.begin(); r != k.records.end();) {
       const base::WallTime end = r->due + horizon_;
       if (end > now) {
-        const base::WallTime report =
-            r->due + std::chrono::duration_cast<base::WallTime::duration>(report_after);
+        const base::WallTime report = r->due + std::chrono::duration_cast<base::WallTime::duration>(
+                                                   std::max(report_after, r->report_after));
         if (!r->reported && report <= now) {
           uint64_t useful = std::min(r->read_bytes, r->length);
           if (outcome) outcome(useful, r->length - useful);

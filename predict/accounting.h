@@ -38,9 +38,11 @@ class Accountant {
   // expert number `expert`. Recorded before the offer so that a sink answering from inside Offer
   // finds it; Refused undoes it.
   // `due`: when the read is expected, if later than now (a proposal ahead of a nightly job):
-  // the horizon and the outcome's report count from then.
+  // the horizon and the outcome's report count from then. `report_after`: the outcome is
+  // reported no sooner than this after `due` (the prediction's label window), even if Expire is
+  // given a shorter one.
   void Requested(KeyId key, uint64_t offset, uint64_t length, size_t expert, base::WallTime now,
-                 base::WallTime due = {});
+                 base::WallTime due = {}, std::chrono::nanoseconds report_after = {});
   void Refused(KeyId key, uint64_t offset, uint64_t length);
   // The sink finished a prefetch; `fetched` is the bytes it stored (0 on failure).
   void Done(KeyId key, uint64_t offset, bool ok, uint64_t fetched, base::WallTime finished);
@@ -76,8 +78,9 @@ class Accountant {
     uint64_t read_bytes = 0;
     size_t expert = 0;
     base::WallTime requested{};
-    base::WallTime due{};       // max(requested, the expected read): the horizon counts from it
-    base::WallTime finished{};  // zero: not yet
+    base::WallTime due{};  // max(requested, the expected read): the horizon counts from it
+    std::chrono::nanoseconds report_after{};  // the least wait for the outcome's report
+    base::WallTime finished{};                // zero: not yet
     bool was_read = false;
     bool reported = false;  // the outcome went to OutcomeFn
   };

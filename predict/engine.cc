@@ -90,12 +90,16 @@ void Engine::Impl::Hit(size_t proposer, std::chrono::nanoseconds delay) {
   hit_delay.back().Add(d);
 }
 
-std::chrono::nanoseconds Engine::Impl::LabelWindow(size_t proposer) const {
+std::chrono::nanoseconds Engine::Impl::LabelWindow(size_t proposer,
+                                                   std::chrono::seconds within) const {
   const double seconds = proposer < hit_delay.size() ? hit_delay[proposer].seconds
                          : hit_delay.empty()         ? HitDelay{}.seconds
                                                      : hit_delay.back().seconds;
   auto window = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::duration<double>(kLabelWindowFactor * seconds));
+  // The hits' delays alone would keep the window short for an expert whose reads come late:
+  // only reads within the window are hits. An expert that knows better says so (`within`).
+  window = std::max<std::chrono::nanoseconds>(window, within);
   return std::clamp<std::chrono::nanoseconds>(window, kMinLabelWindow, options.horizon);
 }
 
@@ -144,7 +148,7 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
       const base::WallTime due = std::max(now, c.expected_read);
       if (pending == nullptr) {
         labels.Add(
-            c.key, c.offset, c.length, p, due, due + LabelWindow(from[i]), x,
+            c.key, c.offset, c.length, p, due, due + LabelWindow(from[i], c.within), x,
             [this](const LabelQueue::Pending& q, bool label)
                 NO_THREAD_SAFETY_ANALYSIS { Label(q, label); },
             static_cast<uint8_t>(std::min<size_t>(from[i], 255)));
@@ -158,7 +162,8 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
     auto d = planner.Admit(c.key, c.offset, c.length, obj->size, p, now, store,
                            accountant.unread_bytes(), c.expected_read);
     if (!d) continue;
-    accountant.Requested(c.key, d->offset, d->length, best, now, c.expected_read);
+    accountant.Requested(c.key, d->offset, d->length, best, now, c.expected_read,
+                         LabelWindow(from[i], c.within));
     Offer o;
     o.key = c.key;
     o.decision = *d;

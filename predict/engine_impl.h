@@ -58,7 +58,9 @@ struct Engine::Impl {
   // epoch's members: seconds), so most labels come much sooner than the horizon and the learner
   // keeps up with the stream, even within one short run; a read after the window counts as a
   // miss. Each expert has its own: a chain's milliseconds must not cut an epoch's seconds short.
-  std::chrono::nanoseconds LabelWindow(size_t proposer) const REQUIRES(mu);
+  // At least `within` (Candidate::within), when the proposal says how long its read may take.
+  std::chrono::nanoseconds LabelWindow(size_t proposer, std::chrono::seconds within = {}) const
+      REQUIRES(mu);
   // Over all experts: how long a prefetch waits before the planner hears of its outcome.
   std::chrono::nanoseconds LabelWindow() const REQUIRES(mu);
   void Outcome(uint64_t useful, uint64_t wasted) REQUIRES(mu);

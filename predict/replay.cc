@@ -20,18 +20,34 @@ constexpr auto kIdleTick = std::chrono::seconds(60);
 
 // The simulated sink and store. Called only from the replaying thread (the engine offers from
 // Observe/Tick, which the replayer calls), so it needs no lock.
-class Replayer::Sim final : public base::PrefetchSink, public StoreView {
+class Replayer::Sim final : public base::PrefetchSink, public StoreView, public NamespaceView {
  public:
   Sim(const ReplayOptions& options, base::Clock* clock) : options_(options), clock_(clock) {}
 
-  void NoteSize(const std::string& key, uint64_t size) { sizes_[key] = size; }
+  void NoteObject(const std::string& key, uint64_t size, std::string_view etag) {
+    Object& o = objects_[key];
+    o.size = size;
+    if (!etag.empty()) o.etag = etag;
+  }
+
+  // The simulated primary's namespace: every object the log names, from the start (a listing
+  // shows files before they are read).
+  base::Result<std::vector<ObjectInfo>> ListDirectory(std::string_view dir, size_t limit) override {
+    std::vector<ObjectInfo> out;
+    for (auto it = objects_.lower_bound(dir);
+         it != objects_.end() && out.size() < limit && it->first.starts_with(dir); ++it) {
+      if (it->first.find('/', dir.size()) != std::string::npos) continue;  // deeper down
+      out.push_back({it->first, it->second.size, it->second.etag});
+    }
+    return out;
+  }
 
   bool Offer(base::PrefetchRequest r) override {
     if (pending_.size() >= options_.max_queued) return false;
     uint64_t length = r.length;
     if (length == 0) {
-      auto it = sizes_.find(r.key);
-      uint64_t size = it == sizes_.end() ? 0 : it->second;
+      auto it = objects_.find(r.key);
+      uint64_t size = it == objects_.end() ? 0 : it->second.size;
       length = size > r.offset ? size - r.offset : 0;
     }
     // Like the Materializer, refuse what the store already holds (read through, or prefetched).
@@ -134,7 +150,11 @@ class Replayer::Sim final : public base::PrefetchSink, public StoreView {
   uint64_t seq_ = 0;
   std::deque<Stored> stored_;  // oldest first: evicted first
   std::unordered_map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> by_key_;
-  std::unordered_map<std::string, uint64_t> sizes_;
+  struct Object {
+    uint64_t size = 0;
+    std::string etag;
+  };
+  std::map<std::string, Object, std::less<>> objects_;  // sizes; what ListDirectory shows
   uint64_t used_ = 0;
 };
 
@@ -149,11 +169,13 @@ Replayer::~Replayer() {
 
 Engine* Replayer::engine() { return engine_.get(); }
 
-void Replayer::NoteObject(const std::string& key, uint64_t size) {
+void Replayer::NoteObject(const std::string& key, uint64_t size, std::string_view etag) {
   if (sim_ != nullptr) {
-    sim_->NoteSize(key, size);
+    sim_->NoteObject(key, size, etag);
   } else {
-    sizes_[key] = size;
+    NotedObject& o = objects_[key];
+    o.size = size;
+    if (!etag.empty()) o.etag = etag;
   }
 }
 
@@ -179,10 +201,11 @@ base::Status Replayer::Feed(AccessEvent event) {
   if (engine_ == nullptr) {
     clock_ = std::make_unique<base::FakeClock>(event.time);
     sim_ = std::make_unique<Sim>(options_, clock_.get());
-    for (const auto& [key, size] : sizes_) sim_->NoteSize(key, size);
-    sizes_.clear();
+    for (const auto& [key, o] : objects_) sim_->NoteObject(key, o.size, o.etag);
+    objects_.clear();
     EngineDeps deps;
     deps.store = sim_.get();
+    if (options_.list_directories) deps.names = sim_.get();
     deps.runtime = {clock_.get(), logger_.get(), &metrics_};
     auto engine = Engine::CreateWithExperts(options_.engine, deps, experts_);
     if (!engine.ok()) return engine.status();
@@ -195,7 +218,7 @@ base::Status Replayer::Feed(AccessEvent event) {
   AdvanceTo(t);
   last_event_ = t;
   event.time = t;
-  sim_->NoteSize(*event.key, event.object_size);
+  sim_->NoteObject(*event.key, event.object_size, event.etag ? *event.etag : "");
   event.from_shadow = sim_->Holds(*event.key, event.offset, event.length);
   engine_->Observe(event);
   if (options_.read_through && !event.from_shadow) {
@@ -224,7 +247,7 @@ base::Result<Accounting> ReplayAccessLog(const std::string& log_path, const Repl
     while (true) {
       SHADOWFS_ASSIGN_OR_RETURN(bool more, sizes->Next(&event));
       if (!more) break;
-      replayer.NoteObject(*event.key, event.object_size);
+      replayer.NoteObject(*event.key, event.object_size, event.etag ? *event.etag : "");
     }
   }
   SHADOWFS_ASSIGN_OR_RETURN(std::unique_ptr<AccessLogReader> reader,

@@ -5,7 +5,10 @@
 // The simulated world: a sink that accepts every prefetch (up to max_queued at a time) and
 // completes it after request_latency + length / transfer rate, into a simulated store of
 // store_capacity_bytes that evicts the oldest prefetched ranges first; a read is "from a shadow"
-// when a completed prefetch still in that store covers it. Time advances to each event; the
+// when a completed prefetch still in that store covers it. The simulated primary's namespace
+// (for the experts that list directories: sibling order, epoch) is every object the stream names,
+// known from the start: a listing shows files before they are read, though not files the stream
+// never reads. Time advances to each event; the
 // engine ticks every second (every minute through long idle gaps, but every second within a
 // horizon of any event). Finish lets the horizon pass so that every outcome is final.
 //
@@ -14,10 +17,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 
 #include "blobstore/base/clock.h"
 #include "blobstore/base/logging.h"
@@ -40,6 +44,8 @@ struct ReplayOptions {
   // prefetches of ranges the store holds, as the Materializer does. Off: every prefetch is
   // accepted and only prefetches fill the store (the prediction mechanism alone).
   bool read_through = true;
+  // The experts may list directories of the simulated namespace. Off: they see no namespace.
+  bool list_directories = true;
 };
 
 class Replayer {
@@ -50,9 +56,10 @@ class Replayer {
   Replayer(const Replayer&) = delete;
   Replayer& operator=(const Replayer&) = delete;
 
-  // What the simulated primary knows of an object's size, for prefetches "to the end" of an
-  // object the engine has not seen read yet (by default, sizes come from the events so far).
-  void NoteObject(const std::string& key, uint64_t size);
+  // What the simulated primary knows of an object: its size, for prefetches "to the end" of an
+  // object the engine has not seen read yet, and its place in the namespace (by default, objects
+  // come from the events so far).
+  void NoteObject(const std::string& key, uint64_t size, std::string_view etag = "");
   // One event, in time order (an event earlier than the previous one is taken as simultaneous).
   // Its from_shadow is replaced by what the simulated store holds.
   base::Status Feed(AccessEvent event);
@@ -72,7 +79,11 @@ class Replayer {
   std::unique_ptr<base::Logger> logger_;
   base::MetricsRegistry metrics_;
   std::unique_ptr<Sim> sim_;
-  std::unordered_map<std::string, uint64_t> sizes_;  // until the simulation starts
+  struct NotedObject {
+    uint64_t size = 0;
+    std::string etag;
+  };
+  std::map<std::string, NotedObject> objects_;  // until the simulation starts
   std::unique_ptr<Engine> engine_;
   base::WallTime next_tick_{};
   base::WallTime last_event_{};

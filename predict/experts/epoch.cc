@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace shadowfs::predict {
 namespace {
@@ -89,6 +90,7 @@ void EpochExpert::StartPass(Dir* d, std::string_view dir, int64_t now) {
   d->repeats = 0;
   d->proposed_unread = 0;
   d->proposed_score = 0;
+  d->proposing_since = now;
   Relist(d, dir, now);  // members come and go between epochs; on failure keep the old ones
 }
 
@@ -102,16 +104,22 @@ double EpochExpert::UnreadScore(const Dir& d, int64_t now) const {
     const double k = d.read_count;
     confidence = std::min(0.95, k / (k + kFirstPassEvidence));
   }
-  // The pass's read rate (the previous pass's until this one has some history) against the
-  // members left: the share of them read within the horizon if the pass goes on at that rate.
+  // The share of the members left that are read within the horizon if the pass goes on at its
+  // rate.
+  const double share = std::min(
+      1.0, static_cast<double>(options_.horizon.count()) / std::max(1e-9, SecondsLeft(d, now)));
+  return confidence * share;
+}
+
+double EpochExpert::SecondsLeft(const Dir& d, int64_t now) const {
+  // The pass's read rate: the previous pass's until this one has some history.
   const double n = static_cast<double>(d.members.size());
-  double rate = d.last_pass_seconds > 0 ? n / d.last_pass_seconds : 0;
+  double rate = d.last_pass_seconds > 0 ? n / static_cast<double>(d.last_pass_seconds) : 0;
   if (d.read_count >= 8 || rate == 0) {
     rate = d.read_count / std::max(1.0, static_cast<double>(now - d.pass_start));
   }
   const double remaining = std::max(1.0, n - d.read_count);
-  const double share = std::min(1.0, rate * options_.horizon.count() / remaining);
-  return confidence * share;
+  return rate > 0 ? remaining / rate : std::numeric_limits<double>::infinity();
 }
 
 void EpochExpert::Observe(const Access& access, std::vector<Candidate>* out) {
@@ -174,12 +182,19 @@ void EpochExpert::Observe(const Access& access, std::vector<Candidate>* out) {
     // Proposed at a lower score (a set in progress gains confidence as it is read), the unread
     // members may now be worth a prefetch that was refused: propose them again, even those that
     // filled `ahead`.
-    std::fill(d->proposed.begin(), d->proposed.end(), 0);
-    d->proposed_unread = 0;
-    d->cursor = 0;
+    ClearProposed(d, now);
     d->proposed_score = static_cast<float>(score);
   }
+  const bool all_proposed = d->proposed_unread >= options_.ahead ||
+                            d->read_count + d->proposed_unread >= d->members.size();
+  if (all_proposed && now - d->proposing_since >= options_.repropose_after.count()) {
+    ClearProposed(d, now);
+  }
   if (d->proposed_unread >= options_.ahead) return;
+  // In a shuffled pass an unread member is read any time until the pass ends: its prediction
+  // waits that long for its label.
+  const double left =
+      std::ceil(std::min(SecondsLeft(*d, now), static_cast<double>(options_.horizon.count())));
   size_t budget = std::min<size_t>(options_.max_candidates, options_.ahead - d->proposed_unread);
   const size_t n = d->members.size();
   const size_t words = Words(n);
@@ -197,8 +212,16 @@ void EpochExpert::Observe(const Access& access, std::vector<Candidate>* out) {
       --budget;
       out->push_back(
           experts::FileCandidate(*keys_, d->members[idx], score, options_.range, access.time));
+      out->back().within = std::chrono::seconds(static_cast<int64_t>(left));
     }
   }
+}
+
+void EpochExpert::ClearProposed(Dir* d, int64_t now) {
+  std::fill(d->proposed.begin(), d->proposed.end(), 0);
+  d->proposed_unread = 0;
+  d->cursor = 0;
+  d->proposing_since = now;
 }
 
 bool EpochExpert::SmallEnoughForAFirstPass(KeyId key) const {

@@ -47,6 +47,10 @@ class EpochExpert final : public Expert {
     size_t max_candidate_dirs = 1024;
     double listings_per_second = 4;  // at most, averaged; bursts of 16
     size_t max_candidates = 16;
+    // Unread members proposed this long ago are proposed again once all are proposed (or
+    // `ahead` is): a proposal the planner or its sink refused (a full queue) is otherwise lost.
+    // The planner skips what it has in flight or fetched.
+    std::chrono::seconds repropose_after{2};
     std::chrono::seconds horizon{600};
     experts::FileRangeRule range;
   };
@@ -72,8 +76,9 @@ class EpochExpert final : public Expert {
     uint32_t repeats = 0;      // members read again within the current pass (before it completed)
     float proposed_score = 0;  // the score when the unread members were last all proposable
     uint32_t proposed_unread = 0;
-    uint32_t passes = 0;  // completed passes
-    uint32_t cursor = 0;  // where the next proposal scan starts
+    uint32_t passes = 0;          // completed passes
+    uint32_t cursor = 0;          // where the next proposal scan starts
+    int64_t proposing_since = 0;  // when the proposed bits were last cleared
     int64_t pass_start = 0;
     int64_t last_pass_seconds = 0;  // how long the previous pass took
     int64_t listed_at = 0;
@@ -95,7 +100,10 @@ class EpochExpert final : public Expert {
   // Lists `dir` into d->members, keeping the read bits of members still there.
   bool Relist(Dir* d, std::string_view dir, int64_t now);
   void StartPass(Dir* d, std::string_view dir, int64_t now);
+  void ClearProposed(Dir* d, int64_t now);
   double UnreadScore(const Dir& d, int64_t now) const;
+  // How long the pass needs for the members it has left, at its rate (infinity: no rate yet).
+  double SecondsLeft(const Dir& d, int64_t now) const;
   size_t IndexOf(const Dir& d, KeyId key) const;
   // In a first pass only objects of at most one window (range.window) are proposed: a set is
   // read through, but which bytes of a large member a reader wants (a columnar file's footer and

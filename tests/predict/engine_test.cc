@@ -235,6 +235,45 @@ TEST_F(EngineTest, LabelsComeAFewTimesTheProposersUsualDelayAfterAPrediction) {
   EXPECT_GE(e->accounting().labelled_predictions, 15u);
 }
 
+// An expert that knows its read may come late (a shuffled pass with minutes left) says so, and
+// its prediction waits that long for the label instead of the few seconds its past hits suggest.
+TEST_F(EngineTest, AProposalsOwnWindowHoldsItsLabelLonger) {
+  fakes::FakeSuccessor* fake = nullptr;
+  EngineDeps deps;
+  deps.runtime = rt_.runtime();
+  auto made = Engine::CreateWithExperts(EngineOptions{}, deps, [&](KeyTable* keys, NamespaceView*) {
+    auto f = std::make_unique<fakes::FakeSuccessor>(keys);
+    fake = f.get();
+    std::vector<std::unique_ptr<Expert>> v;
+    v.push_back(std::move(f));
+    return v;
+  });
+  ASSERT_TRUE(made.ok());
+  std::unique_ptr<Engine> e = std::move(*made);
+  Cycle(e.get(), 3);  // right predictions read 1 s after they are made: windows of about 8 s
+  rt_.fake_clock()->Advance(seconds(20));
+  e->Tick();
+  const uint64_t settled = e->accounting().labelled_predictions;
+
+  fake->within = seconds(60);
+  Read(e.get(), "j");  // proposes "a", read 40 s later
+  rt_.fake_clock()->Advance(seconds(30));
+  e->Tick();
+  EXPECT_EQ(e->accounting().labelled_predictions, settled) << "still within its 60 s";
+  rt_.fake_clock()->Advance(seconds(9));
+  Read(e.get(), "a");
+  rt_.fake_clock()->Advance(seconds(61));
+  e->Tick();
+  EXPECT_GT(e->accounting().labelled_predictions, settled);
+
+  fake->within = seconds(0);
+  const uint64_t before = e->accounting().labelled_predictions;
+  Read(e.get(), "j");
+  rt_.fake_clock()->Advance(seconds(30));
+  e->Tick();
+  EXPECT_GT(e->accounting().labelled_predictions, before) << "the usual window: long passed";
+}
+
 TEST_F(EngineTest, WithPrefetchOffItLearnsButOffersNothing) {
   EngineOptions options;
   options.prefetch = false;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <set>
 
@@ -43,6 +44,7 @@ class EpochExpertTest : public ::testing::Test {
 };
 
 TEST_F(EpochExpertTest, ProposesTheUnreadMembersOfTheCurrentPass) {
+  options_.repropose_after = std::chrono::seconds(1000);  // see AllProposedAreProposedAgainLater
   EpochExpert expert(options_, &keys_, &names_);
   const std::vector<std::string> pass1 = Shuffled();
   for (size_t i = 0; i + 1 < options_.first_pass_min_reads; ++i) {
@@ -96,6 +98,52 @@ TEST_F(EpochExpertTest, ASetInProgressIsProposedInItsFirstPass) {
   EXPECT_GT(at60, 0.7) << "60 / (60 + 16)";
   EXPECT_LE(at60, 0.95);
   EXPECT_EQ(expert.Score(keys_.Intern(order[0]), At(t_)), 0.0) << "read in this pass";
+}
+
+// A member of a shuffled pass is read any time until the pass ends: each proposal says how long
+// the pass needs for what it has left (here one read a second), so that its label waits so long.
+TEST_F(EpochExpertTest, AProposalWaitsForTheRestOfThePass) {
+  EpochExpert expert(options_, &keys_, &names_);
+  const std::vector<std::string> order = Shuffled();
+  std::vector<int64_t> within;  // of each read's proposals
+  for (size_t i = 0; i < 90; ++i) {
+    std::vector<Candidate> out = Open(&expert, order[i]);
+    if (out.empty()) continue;
+    for (const Candidate& c : out) EXPECT_EQ(c.within, out[0].within);
+    within.push_back(out[0].within.count());
+    const double left = 100.0 - static_cast<double>(i + 1);
+    EXPECT_NEAR(static_cast<double>(out[0].within.count()), left, 3.0) << "read " << i;
+  }
+  ASSERT_GE(within.size(), 2u);
+  EXPECT_LT(within.back(), within.front()) << "the pass has less left";
+}
+
+// Once every unread member was proposed, they are proposed again a little later: a proposal the
+// planner or the prefetch queue refused would otherwise never be made again in this pass.
+TEST_F(EpochExpertTest, AllProposedAreProposedAgainLater) {
+  EpochExpert expert(options_, &keys_, &names_);
+  const std::vector<std::string> pass1 = Shuffled();
+  for (const std::string& name : pass1) Open(&expert, name);  // a first pass
+  const std::vector<std::string> pass2 = Shuffled();
+  std::map<std::string, int> times;
+  std::set<std::string> read;
+  for (size_t i = 0; i < 20; ++i) {
+    read.insert(pass2[i]);
+    for (const std::string& name : testing::Names(keys_, Open(&expert, pass2[i]))) {
+      EXPECT_EQ(read.count(name), 0u) << name << " was read in this pass";
+      ++times[name];
+    }
+  }
+  // 16 a read: all unread members proposed within the first 7 reads (a second apart), and again
+  // 2 s after the sweep ended.
+  EXPECT_GE(times.size(), 90u) << "the unread ones";
+  int again = 0;
+  for (const auto& [name, n] : times) again += n > 1;
+  EXPECT_GE(again, 70);
+  const int most = std::max_element(times.begin(), times.end(), [](const auto& a, const auto& b) {
+                     return a.second < b.second;
+                   })->second;
+  EXPECT_LE(most, 5) << "once per sweep, a sweep every few seconds, not every read";
 }
 
 // Members proposed at a low score are proposed again as the score grows, even when they filled
