@@ -75,6 +75,9 @@ void Engine::Impl::ExportGauges() {
   gauge("shadowfs_predict_coverage", "Reads served from prefetched shadows / reads", a.coverage());
   gauge("shadowfs_predict_calibration_error", "Expected calibration error of the learner",
         learner.CalibrationError());
+  gauge("shadowfs_predict_calibration_labels",
+        "Labelled predictions (decayed) the calibration error rests on; 0: none yet",
+        learner.CalibrationLabels());
   gauge("shadowfs_predict_threshold", "The planner's probability threshold", planner.threshold());
   gauge("shadowfs_predict_tracked_keys", "Keys the engine tracks",
         static_cast<double>(keys->size()));

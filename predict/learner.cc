@@ -111,6 +111,12 @@ double Learner::CalibrationError() const {
   return total > 0 ? err / total : 0;
 }
 
+double Learner::CalibrationLabels() const {
+  double total = 0;
+  for (const Bin& b : bins_) total += b.count;
+  return total;
+}
+
 std::string Learner::Save() const {
   std::ostringstream out;
   out.precision(17);

@@ -53,7 +53,10 @@ class Learner {
 
   // Expected calibration error over kBins equal-width bins, weighting each bin by its count.
   static constexpr size_t kBins = 10;
+  // 0 before any label: see CalibrationLabels.
   double CalibrationError() const;
+  // The (decayed) number of labels in the bins, which the error rests on.
+  double CalibrationLabels() const;
   uint64_t labelled() const { return labelled_; }
   struct Bin {
     double count = 0;

@@ -234,8 +234,10 @@ timely, prefetches = value("timely_prefetches_total"), value("prefetches_total")
 timeliness = timely / prefetches if timely is not None and prefetches else None
 wasted, demand = value("wasted_bytes_total"), float(sys.argv[2] or 0)
 waste = wasted / demand if wasted is not None and demand > 0 else None
-print(fmt(precision), fmt(coverage), fmt(timeliness), fmt(waste, True),
-      fmt(value("calibration_error")))
+calibration = value("calibration_error")
+if value("calibration_labels") == 0:
+    calibration = None  # nothing labelled during the run yet: no error to speak of
+print(fmt(precision), fmt(coverage), fmt(timeliness), fmt(waste, True), fmt(calibration))
 PY
 }
 

@@ -331,9 +331,9 @@ TEST_F(EngineTest, ExportsItsMetricsOnTick) {
         "shadowfs_predict_wasted_bytes_total", "shadowfs_predict_timely_prefetches_total",
         "shadowfs_predict_demand_reads_total 300", "shadowfs_predict_covered_reads_total",
         "shadowfs_predict_precision", "shadowfs_predict_coverage",
-        "shadowfs_predict_calibration_error", "shadowfs_predict_threshold",
-        "shadowfs_predict_tracked_keys 10", "shadowfs_predict_memory_bytes",
-        "shadowfs_predict_bytes_in_flight"}) {
+        "shadowfs_predict_calibration_error", "shadowfs_predict_calibration_labels",
+        "shadowfs_predict_threshold", "shadowfs_predict_tracked_keys 10",
+        "shadowfs_predict_memory_bytes", "shadowfs_predict_bytes_in_flight"}) {
     EXPECT_NE(text.find(name), std::string::npos) << name;
   }
 }

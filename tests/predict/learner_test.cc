@@ -82,9 +82,12 @@ TEST(LearnerTest, AColdLearnerTakesALoneExpertAtItsWord) {
 TEST(LearnerTest, ReliabilityBinsReportAMiscalibratedStream) {
   Learner learner({"a"});
   Features x(learner.num_features(), 0);
+  EXPECT_EQ(learner.CalibrationError(), 0.0);
+  EXPECT_EQ(learner.CalibrationLabels(), 0.0) << "no labels: no error known, not a perfect one";
   // Predictions of 0.9 that are never right: every one lands in the top bin, error about 0.9.
   for (int i = 0; i < 100; ++i) learner.Update(x, false, 0.9);
   EXPECT_NEAR(learner.CalibrationError(), 0.9, 1e-6);
+  EXPECT_GT(learner.CalibrationLabels(), 50.0);
   EXPECT_NEAR(learner.bins()[9].count, learner.bins()[9].predicted_sum / 0.9, 1e-6);
 }
 
