@@ -53,9 +53,11 @@ class ScopedScorer {
 };
 
 // Prefetches run in parallel with demand reads, so more run at once than the Materializer's
-// default: a small file's prefetch is a round trip, not bandwidth. Demand reads keep the rest
-// of the primary's 32 connections.
-constexpr int kPrefetchConcurrency = 16;
+// default: a small file's prefetch is a round trip, not bandwidth (a data set's first epoch is
+// covered as fast as the primary answers this many at once). They have connections of their
+// own: demand reads keep kDemandConnections of the primary's pool.
+constexpr int kPrefetchConcurrency = 32;
+constexpr int kDemandConnections = 32;
 
 // Hands what the Materializer's GETs and the engine's listings learn of the primary to the
 // filesystem while it exists: both are built before the filesystem and their threads outlive it.
@@ -269,7 +271,9 @@ int RunMountDaemon(const DaemonConfig& config, base::UniqueFd ready_fd) {
   PidFile pid_file(config.pid_file);
   if (Status s = pid_file.Write(); !s.ok()) return fail(s);
 
-  auto primary = OpenPrimary(config.primary, primary_runtime);
+  PrimaryOptions primary_options = config.primary;
+  primary_options.max_connections = kDemandConnections + kPrefetchConcurrency;
+  auto primary = OpenPrimary(primary_options, primary_runtime);
   if (!primary.ok()) return fail(primary.status());
   // --primary-latency-ms (hidden): every request waits first, as behind a slow link.
   std::unique_ptr<blobstore::BlobStore> undelayed;

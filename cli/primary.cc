@@ -66,6 +66,7 @@ Result<Primary> OpenS3(const PrimaryOptions& o, std::string_view rest, base::Run
   config.verify_tls = !o.no_verify_tls;
   config.ca_bundle = o.ca_bundle;
   config.credentials = std::move(credentials);
+  config.max_connections = o.max_connections;
   SHADOWFS_ASSIGN_OR_RETURN(auto store, s3::S3BlobStore::Create(std::move(config), runtime));
   return Primary{std::move(store), prefix};
 }

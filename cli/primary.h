@@ -21,6 +21,7 @@ struct PrimaryOptions {
   std::string ca_bundle;
   bool virtual_hosted = false;
   bool no_verify_tls = false;
+  int max_connections = 32;  // an S3 primary's connection pool (set by the caller, not a flag)
 };
 
 // Adds --endpoint, --region, --profile, --credentials-file, --ca-bundle, --virtual-hosted and
