@@ -112,6 +112,14 @@ void Engine::Impl::Outcome(uint64_t useful, uint64_t wasted) {
   ++outcomes_since_adapt;
 }
 
+std::chrono::seconds Engine::Impl::Within(KeyId key, const Features& x, base::WallTime now) const {
+  std::chrono::seconds within{0};
+  for (size_t i = 0; i < experts.size() && i < x.size(); ++i) {
+    if (x[i] > 0) within = std::max(within, experts[i]->Within(key, now));
+  }
+  return within;
+}
+
 void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& from,
                         base::WallTime now, const StoreState& store, std::vector<Offer>* offers,
                         KeyId readahead) {
@@ -148,7 +156,7 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
       const base::WallTime due = std::max(now, c.expected_read);
       if (pending == nullptr) {
         labels.Add(
-            c.key, c.offset, c.length, p, due, due + LabelWindow(from[i], c.within), x,
+            c.key, c.offset, c.length, p, due, due + LabelWindow(from[i], Within(c.key, x, now)), x,
             [this](const LabelQueue::Pending& q, bool label)
                 NO_THREAD_SAFETY_ANALYSIS { Label(q, label); },
             static_cast<uint8_t>(std::min<size_t>(from[i], 255)));
@@ -163,7 +171,7 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
                            accountant.unread_bytes(), c.expected_read);
     if (!d) continue;
     accountant.Requested(c.key, d->offset, d->length, best, now, c.expected_read,
-                         LabelWindow(from[i], c.within));
+                         LabelWindow(from[i], Within(c.key, x, now)));
     Offer o;
     o.key = c.key;
     o.decision = *d;

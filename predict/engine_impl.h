@@ -50,6 +50,8 @@ struct Engine::Impl {
   // The features of `key`: every expert's score, then the extras.
   void Featurize(KeyId key, base::WallTime now, Features* x) const REQUIRES(mu);
   void Label(const LabelQueue::Pending& p, bool label) REQUIRES(mu);
+  // The longest Expert::Within among the experts that score `key` (features `x`).
+  std::chrono::seconds Within(KeyId key, const Features& x, base::WallTime now) const REQUIRES(mu);
   // A prediction of expert `proposer` was proven right `delay` after it was made.
   void Hit(size_t proposer, std::chrono::nanoseconds delay) REQUIRES(mu);
   // How long a prediction of `proposer` waits for its label: a few times the usual delay between
@@ -58,7 +60,7 @@ struct Engine::Impl {
   // epoch's members: seconds), so most labels come much sooner than the horizon and the learner
   // keeps up with the stream, even within one short run; a read after the window counts as a
   // miss. Each expert has its own: a chain's milliseconds must not cut an epoch's seconds short.
-  // At least `within` (Candidate::within), when the proposal says how long its read may take.
+  // At least `within` (see Within), when an expert knows how long the read may take.
   std::chrono::nanoseconds LabelWindow(size_t proposer, std::chrono::seconds within = {}) const
       REQUIRES(mu);
   // Over all experts: how long a prefetch waits before the planner hears of its outcome.

@@ -18,6 +18,7 @@
 // Time comes from the Access (or Tick's argument), never from a clock, so tests are deterministic.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -53,6 +54,17 @@ class Expert {
   // This expert's score in [0, 1] that `key` is read within the horizon from `now` (0 when it
   // knows nothing). A feature for the learner and for eviction; must be cheap (no allocation).
   virtual double Score(KeyId key, base::WallTime now) const = 0;
+
+  // How long after `now` a read of `key` it scores may still come, when it knows (a shuffled
+  // pass: the time the pass needs for the members it has left); zero: it does not know. A
+  // prediction of `key`, whoever proposed it, waits at least this long for its label: with a
+  // shorter window, the labels of another expert's proposals (a successor's guess) would teach
+  // the learner that this expert's score means "not read" when it means "read later".
+  virtual std::chrono::seconds Within(KeyId key, base::WallTime now) const {
+    (void)key;
+    (void)now;
+    return {};
+  }
 
   // The ids are about to be reused for other keys: drop every piece of state about them.
   virtual void Forget(const std::vector<KeyId>& ids) = 0;

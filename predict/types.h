@@ -40,10 +40,6 @@ struct Candidate {
   uint64_t length = 0;  // 0: to the end of the object
   double score = 0;
   base::WallTime expected_read{};  // when the read is expected; zero: soon
-  // How long after expected_read the read may take to come, when the expert knows (the time a
-  // shuffled pass needs for the members it has left); zero: the engine's estimate from the
-  // expert's past hits. The prediction's label window and its outcome's report wait this long.
-  std::chrono::seconds within{0};
 };
 
 }  // namespace shadowfs::predict

@@ -191,10 +191,6 @@ void EpochExpert::Observe(const Access& access, std::vector<Candidate>* out) {
     ClearProposed(d, now);
   }
   if (d->proposed_unread >= options_.ahead) return;
-  // In a shuffled pass an unread member is read any time until the pass ends: its prediction
-  // waits that long for its label.
-  const double left =
-      std::ceil(std::min(SecondsLeft(*d, now), static_cast<double>(options_.horizon.count())));
   size_t budget = std::min<size_t>(options_.max_candidates, options_.ahead - d->proposed_unread);
   const size_t n = d->members.size();
   const size_t words = Words(n);
@@ -212,7 +208,6 @@ void EpochExpert::Observe(const Access& access, std::vector<Candidate>* out) {
       --budget;
       out->push_back(
           experts::FileCandidate(*keys_, d->members[idx], score, options_.range, access.time));
-      out->back().within = std::chrono::seconds(static_cast<int64_t>(left));
     }
   }
 }
@@ -238,6 +233,15 @@ double EpochExpert::Score(KeyId key, base::WallTime now) const {
   if (i == d->members.size() || Bit(d->read, i)) return 0;
   if (d->passes == 0 && !SmallEnoughForAFirstPass(key)) return 0;
   return UnreadScore(*d, experts::UnixSeconds(now));
+}
+
+std::chrono::seconds EpochExpert::Within(KeyId key, base::WallTime now) const {
+  if (Score(key, now) <= 0) return {};
+  const Dir* d = dirs_.Peek(experts::HashBytes(experts::DirOf(keys_->Name(key)), kSeed));
+  // In a shuffled pass an unread member is read any time until the pass ends.
+  const double left = std::min(SecondsLeft(*d, experts::UnixSeconds(now)),
+                               static_cast<double>(options_.horizon.count()));
+  return std::chrono::seconds(static_cast<int64_t>(std::ceil(left)));
 }
 
 void EpochExpert::Forget(const std::vector<KeyId>& ids) {

@@ -59,6 +59,8 @@ class EpochExpert final : public Expert {
   std::string_view name() const override { return "epoch"; }
   void Observe(const Access& access, std::vector<Candidate>* out) override;
   double Score(KeyId key, base::WallTime now) const override;
+  // The time the pass needs for the members it has left, for an unread member it scores.
+  std::chrono::seconds Within(KeyId key, base::WallTime now) const override;
   void Forget(const std::vector<KeyId>& ids) override;
   size_t MemoryBytes() const override;
   std::string Save(const std::function<std::string_view(KeyId)>& name_of) const override;

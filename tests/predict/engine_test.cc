@@ -235,17 +235,45 @@ TEST_F(EngineTest, LabelsComeAFewTimesTheProposersUsualDelayAfterAPrediction) {
   EXPECT_GE(e->accounting().labelled_predictions, 15u);
 }
 
-// An expert that knows its read may come late (a shuffled pass with minutes left) says so, and
-// its prediction waits that long for the label instead of the few seconds its past hits suggest.
-TEST_F(EngineTest, AProposalsOwnWindowHoldsItsLabelLonger) {
-  fakes::FakeSuccessor* fake = nullptr;
+// Scores one key and says its read may take `within` to come (as the epoch expert says of a
+// shuffled pass's unread members); proposes nothing.
+class PatientExpert final : public Expert {
+ public:
+  explicit PatientExpert(KeyTable* keys) : keys_(keys) {}
+  std::string_view name() const override { return "patient"; }
+  void Observe(const Access&, std::vector<Candidate>*) override {}
+  double Score(KeyId key, base::WallTime) const override { return Mine(key) ? 0.5 : 0; }
+  std::chrono::seconds Within(KeyId key, base::WallTime) const override {
+    return Mine(key) ? within : seconds(0);
+  }
+  void Forget(const std::vector<KeyId>&) override {}
+  size_t MemoryBytes() const override { return 0; }
+  std::string Save(const std::function<std::string_view(KeyId)>&) const override { return ""; }
+  base::Status Load(std::string_view, const std::function<KeyId(std::string_view)>&) override {
+    return base::Status::Ok();
+  }
+  std::string key;
+  seconds within{0};
+
+ private:
+  bool Mine(KeyId id) const { return !key.empty() && keys_->Name(id) == key; }
+  KeyTable* keys_;
+};
+
+// An expert that knows a read may come late (a shuffled pass with a minute left) says so, and a
+// prediction of that key waits that long for its label, whoever proposed it: with the few
+// seconds the proposer's past hits suggest, a label of 0 would teach the learner that the
+// patient expert's score means "not read".
+TEST_F(EngineTest, APredictionWaitsAsLongAsAnyExpertScoringItSays) {
+  PatientExpert* patient = nullptr;
   EngineDeps deps;
   deps.runtime = rt_.runtime();
   auto made = Engine::CreateWithExperts(EngineOptions{}, deps, [&](KeyTable* keys, NamespaceView*) {
-    auto f = std::make_unique<fakes::FakeSuccessor>(keys);
-    fake = f.get();
     std::vector<std::unique_ptr<Expert>> v;
-    v.push_back(std::move(f));
+    v.push_back(std::make_unique<fakes::FakeSuccessor>(keys));
+    auto p = std::make_unique<PatientExpert>(keys);
+    patient = p.get();
+    v.push_back(std::move(p));
     return v;
   });
   ASSERT_TRUE(made.ok());
@@ -255,18 +283,19 @@ TEST_F(EngineTest, AProposalsOwnWindowHoldsItsLabelLonger) {
   e->Tick();
   const uint64_t settled = e->accounting().labelled_predictions;
 
-  fake->within = seconds(60);
-  Read(e.get(), "j");  // proposes "a", read 40 s later
+  patient->key = "a";
+  patient->within = seconds(60);
+  Read(e.get(), "j");  // the successor proposes "a", read 40 s later
   rt_.fake_clock()->Advance(seconds(30));
   e->Tick();
-  EXPECT_EQ(e->accounting().labelled_predictions, settled) << "still within its 60 s";
+  EXPECT_EQ(e->accounting().labelled_predictions, settled) << "still within the 60 s";
   rt_.fake_clock()->Advance(seconds(9));
   Read(e.get(), "a");
   rt_.fake_clock()->Advance(seconds(61));
   e->Tick();
   EXPECT_GT(e->accounting().labelled_predictions, settled);
 
-  fake->within = seconds(0);
+  patient->within = seconds(0);
   const uint64_t before = e->accounting().labelled_predictions;
   Read(e.get(), "j");
   rt_.fake_clock()->Advance(seconds(30));

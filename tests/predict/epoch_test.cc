@@ -100,8 +100,9 @@ TEST_F(EpochExpertTest, ASetInProgressIsProposedInItsFirstPass) {
   EXPECT_EQ(expert.Score(keys_.Intern(order[0]), At(t_)), 0.0) << "read in this pass";
 }
 
-// A member of a shuffled pass is read any time until the pass ends: each proposal says how long
-// the pass needs for what it has left (here one read a second), so that its label waits so long.
+// A member of a shuffled pass is read any time until the pass ends: Within says how long the
+// pass needs for what it has left (here one read a second), so that a prediction of the member
+// waits so long for its label.
 TEST_F(EpochExpertTest, AProposalWaitsForTheRestOfThePass) {
   EpochExpert expert(options_, &keys_, &names_);
   const std::vector<std::string> order = Shuffled();
@@ -109,11 +110,14 @@ TEST_F(EpochExpertTest, AProposalWaitsForTheRestOfThePass) {
   for (size_t i = 0; i < 90; ++i) {
     std::vector<Candidate> out = Open(&expert, order[i]);
     if (out.empty()) continue;
-    for (const Candidate& c : out) EXPECT_EQ(c.within, out[0].within);
-    within.push_back(out[0].within.count());
+    for (const Candidate& c : out) {
+      EXPECT_EQ(expert.Within(c.key, At(t_)), expert.Within(out[0].key, At(t_)));
+    }
+    within.push_back(expert.Within(out[0].key, At(t_)).count());
     const double left = 100.0 - static_cast<double>(i + 1);
-    EXPECT_NEAR(static_cast<double>(out[0].within.count()), left, 3.0) << "read " << i;
+    EXPECT_NEAR(static_cast<double>(within.back()), left, 3.0) << "read " << i;
   }
+  EXPECT_EQ(expert.Within(keys_.Intern(order[0]), At(t_)).count(), 0) << "read: not scored";
   ASSERT_GE(within.size(), 2u);
   EXPECT_LT(within.back(), within.front()) << "the pass has less left";
 }

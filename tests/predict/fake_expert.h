@@ -35,7 +35,7 @@ class FakeSuccessor final : public Expert {
     }
     proposed_ = best;
     proposed_score_ = static_cast<double>(best_count) / total;
-    out->push_back({best, 0, 0, proposed_score_, {}, within});
+    out->push_back({best, 0, 0, proposed_score_, {}});
   }
 
   double Score(KeyId key, base::WallTime) const override {
@@ -51,8 +51,6 @@ class FakeSuccessor final : public Expert {
     }
   }
   size_t MemoryBytes() const override { return counts_.size() * 64; }
-
-  std::chrono::seconds within{0};  // given to every proposal (Candidate::within)
 
   std::string Save(const std::function<std::string_view(KeyId)>& name_of) const override {
     std::ostringstream out;
