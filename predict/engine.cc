@@ -294,9 +294,12 @@ void Engine::Observe(const AccessEvent& event) {
 
     // An open served from the page cache (length 0) read the file: a prediction of any of its
     // ranges was right. It is not a demand read of ours, so it is not accounted.
-    m.labels.Read(a.key, a.offset, a.length, a.time,
-                  [&](const LabelQueue::Pending& p, std::chrono::nanoseconds delay)
-                      NO_THREAD_SAFETY_ANALYSIS { m.Hit(p.proposer, delay); });
+    m.labels.Read(
+        a.key, a.offset, a.length, a.time,
+        [&](const LabelQueue::Pending& p, std::chrono::nanoseconds delay)
+            NO_THREAD_SAFETY_ANALYSIS { m.Hit(p.proposer, delay); },
+        [&](const LabelQueue::Pending& p, bool label)
+            NO_THREAD_SAFETY_ANALYSIS { m.Label(p, label); });
     if (a.length > 0) {
       bool prefetched = a.from_shadow && m.planner.Requested(a.key, a.offset, a.length, a.time);
       m.accountant.Read(a.key, a.offset, a.length, a.time, a.from_shadow, prefetched,

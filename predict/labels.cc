@@ -29,8 +29,10 @@ void PackedFeatures::Unpack(Features* x) const {
   for (size_t i = 0; i < n_; ++i) (*x)[i] = (*this)[i];
 }
 
-LabelQueue::LabelQueue(size_t capacity, size_t per_key)
-    : capacity_(std::max<size_t>(capacity, 1)), per_key_(std::max<size_t>(per_key, 1)) {}
+LabelQueue::LabelQueue(size_t capacity, size_t per_key, std::chrono::milliseconds settle_after)
+    : capacity_(std::max<size_t>(capacity, 1)),
+      per_key_(std::max<size_t>(per_key, 1)),
+      settle_after_(settle_after) {}
 
 const LabelQueue::Pending* LabelQueue::Find(KeyId key, uint64_t offset, uint64_t length) const {
   const Pending* found = nullptr;
@@ -100,14 +102,18 @@ void LabelQueue::Add(KeyId key, uint64_t offset, uint64_t length, double probabi
 }
 
 void LabelQueue::Read(KeyId key, uint64_t offset, uint64_t length, base::WallTime time,
-                      const HitFn& fn) {
+                      const HitFn& fn, const LabelFn& label) {
   const uint64_t end = End(offset, length);
   pending_.Visit(key, [&](uint32_t, Pending& p) {
-    if (!p.hit && offset < End(p.offset, p.length) && p.offset < std::max(end, offset + 1)) {
-      p.hit = true;
-      if (fn) fn(p, time - p.created());
+    if (p.hit || offset >= End(p.offset, p.length) || p.offset >= std::max(end, offset + 1)) {
+      return false;
     }
-    return false;
+    p.hit = true;
+    if (fn) fn(p, time - p.created());
+    if (std::chrono::milliseconds(p.window_ms) <= settle_after_) return false;
+    if (label) label(p, true);
+    Free(p);  // its entry in due_ is stale now
+    return true;
   });
 }
 

@@ -3,10 +3,15 @@
 // the range before its deadline, 0 if none did; the label is given at the deadline, for hits and
 // misses alike, so that the learner sees labels in the order of their deadlines (giving hits at
 // once and misses a horizon later would feed it only positives at first, and it would learn that
-// everything is read). The engine sets each deadline (the horizon, or less, or later for a
-// prediction of a read expected later: see engine.cc); one due far ahead holds up no other.
-// Bounded: at most `per_key` open predictions per key (a new one replaces that key's oldest,
-// unlabelled) and `capacity` in all (the one due soonest is labelled early).
+// everything is read). Except for a prediction with a long window (longer than `settle_after`,
+// as a shuffled pass's members get): its hit is labelled at once. Held back for the length of a
+// pass, its positives would come only after the pass, while the quick negatives of other
+// predictions (a successor model's guesses over the same pass) teach the learner meanwhile that
+// nothing is read, and it turns the pass's prefetches down halfway through it. The engine sets each
+// deadline (the horizon, or less, or later for a prediction of a read expected later: see
+// engine.cc); one due far ahead holds up no other. Bounded: at most `per_key` open predictions per
+// key (a new one replaces that key's oldest, unlabelled) and `capacity` in all (the one due soonest
+// is labelled early).
 //
 // Not thread-safe: owned by the engine, called under its mutex.
 #pragma once
@@ -67,7 +72,8 @@ class LabelQueue {
   // Called for each prediction a read proves right, with how long after the prediction it came.
   using HitFn = std::function<void(const Pending& p, std::chrono::nanoseconds delay)>;
 
-  LabelQueue(size_t capacity, size_t per_key);
+  LabelQueue(size_t capacity, size_t per_key,
+             std::chrono::milliseconds settle_after = std::chrono::seconds(30));
 
   // True if an open prediction for `key`, not yet proven right, covers [offset, offset + length).
   bool Has(KeyId key, uint64_t offset, uint64_t length) const {
@@ -79,8 +85,10 @@ class LabelQueue {
   void Add(KeyId key, uint64_t offset, uint64_t length, double probability, base::WallTime now,
            base::WallTime deadline, const Features& features, const LabelFn& fn = nullptr,
            uint8_t proposer = 0);
-  // Marks as hits the open predictions of `key` that the read overlaps.
-  void Read(KeyId key, uint64_t offset, uint64_t length, base::WallTime time, const HitFn& fn);
+  // Marks as hits the open predictions of `key` that the read overlaps; those with a window
+  // longer than settle_after are labelled (1) at once, through `label`.
+  void Read(KeyId key, uint64_t offset, uint64_t length, base::WallTime time, const HitFn& fn,
+            const LabelFn& label = nullptr);
   // Labels the open predictions whose deadline passed (1: hit, 0: not), soonest deadline first
   // (ties: in the order they were added).
   void Expire(base::WallTime now, const LabelFn& fn);
@@ -110,6 +118,7 @@ class LabelQueue {
 
   const size_t capacity_;
   const size_t per_key_;
+  const std::chrono::milliseconds settle_after_;
   uint32_t next_order_ = 0;
   KeyedPool<Pending> pending_;
   // A min-heap (std::push_heap with greater) of every prediction's deadline; entries of

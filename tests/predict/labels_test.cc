@@ -53,6 +53,35 @@ TEST(LabelQueueTest, LabelsCarryTheirFeatures) {
   EXPECT_EQ(q.size(), 0u);
 }
 
+// A hit of a prediction with a long window (a member of a shuffled pass, which may be read any
+// time until the pass ends) is labelled at once; a short one waits for its deadline, and a miss
+// always does.
+TEST(LabelQueueTest, AHitWithALongWindowIsLabelledAtOnce) {
+  LabelQueue q(16, 4, std::chrono::seconds(30));
+  const base::WallTime t0(seconds(1000));
+  q.Add(1, 0, 100, 0.9, t0, t0 + seconds(120), Features{0.5f});  // long: read at 5 s
+  q.Add(2, 0, 100, 0.9, t0, t0 + seconds(10), Features{0.5f});   // short: read at 5 s
+  q.Add(3, 0, 100, 0.9, t0, t0 + seconds(120), Features{0.5f});  // long: never read
+  std::vector<std::pair<KeyId, bool>> labels;
+  auto record = [&](const LabelQueue::Pending& p, bool label) {
+    labels.emplace_back(p.key, label);
+  };
+  q.Read(1, 0, 10, t0 + seconds(5), nullptr, record);
+  q.Read(2, 0, 10, t0 + seconds(5), nullptr, record);
+  ASSERT_EQ(labels.size(), 1u);
+  EXPECT_EQ(labels[0], std::make_pair(KeyId{1}, true));
+  EXPECT_EQ(q.size(), 2u);
+  EXPECT_FALSE(q.Has(1, 0, 100)) << "settled";
+  q.Read(1, 0, 10, t0 + seconds(6), nullptr, record);  // read again: nothing left to label
+  q.Expire(t0 + seconds(11), record);
+  ASSERT_EQ(labels.size(), 2u);
+  EXPECT_EQ(labels[1], std::make_pair(KeyId{2}, true));
+  q.Expire(t0 + seconds(121), record);
+  ASSERT_EQ(labels.size(), 3u);
+  EXPECT_EQ(labels[2], std::make_pair(KeyId{3}, false));
+  EXPECT_EQ(q.size(), 0u);
+}
+
 // A prediction of a read expected in an hour (a nightly job's input) holds up no other label.
 TEST(LabelQueueTest, APredictionDueLaterHoldsUpNoOther) {
   LabelQueue q(16, 4);
