@@ -15,6 +15,7 @@
 #include "blobstore/base/runtime.h"
 #include "blobstore/base/status.h"
 #include "fs/file_system.h"
+#include "fs/mount_point.h"  // CheckMountpoint, for the CLI
 
 namespace shadowfs::fs {
 
@@ -42,9 +43,5 @@ struct FuseMountOptions {
 // user can act on ("mountpoint busy", "/dev/fuse not available"); `on_ready` is not called then.
 base::Status RunFuseMount(FileSystem* fs, const FuseMountOptions& options,
                           const std::function<void()>& on_ready, base::Runtime runtime);
-
-// Errors the mount point would cause, checked before mounting (and by the CLI before it forks):
-// missing, not a directory, or already a mount point.
-base::Status CheckMountpoint(const std::string& mountpoint);
 
 }  // namespace shadowfs::fs
