@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -352,7 +353,20 @@ TEST_F(FuseLocalTest, ConcurrentReadersAndWriters) {
 TEST_F(FuseLocalTest, ShadowsServeReadsWhenThePrimaryIsGone) {
   std::string data = Pattern(2 << 20, 7);
   ASSERT_EQ(WriteFile(M("kept"), data), 0);
-  EXPECT_TRUE(SameBytes(ReadFile(M("kept")), data));  // read-through leaves a shadow either way
+  EXPECT_TRUE(SameBytes(ReadFile(M("kept")), data));
+  // The written file becomes a shadow in the background after its upload (and the read above
+  // may have been served from the kernel's cache): wait until the mount shows it whole.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::string shown;
+  bool whole = false;
+  do {
+    CommandResult r = RunCommand({ShadowfsBinary(), "shadow", "show", M("kept"), "--json"});
+    shown = r.output;
+    whole = r.exit_code == 0 && (shown.find("\"complete\": true") != std::string::npos ||
+                                 shown.find("\"complete\":true") != std::string::npos);
+    if (!whole) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (!whole && std::chrono::steady_clock::now() < deadline);
+  ASSERT_TRUE(whole) << "no whole shadow of kept: " << shown;
   // The control: put in the primary directly and never read, so it has no shadow.
   ASSERT_EQ(WriteFile(P("cold"), data), 0);
   int kept = ::open(M("kept").c_str(), O_RDONLY);
