@@ -83,7 +83,9 @@ void LabelQueue::Add(KeyId key, uint64_t offset, uint64_t length, double probabi
     pending_.Remove(key, oldest);
   }
   while (pending_.size() >= capacity_ && !due_.empty()) PopDue(fn);
-  if (due_.size() >= 2 * capacity_) DropStale();
+  // Entries of predictions labelled early (hits of long windows, replaced ones) stay in the heap
+  // until they surface: rebuild it once they are half of it.
+  if (due_.size() >= 2 * pending_.size() + 1024) DropStale();
   Pending p;
   p.key = key;
   p.offset = offset;
