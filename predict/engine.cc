@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "predict/engine_impl.h"
 
@@ -138,6 +139,13 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
     // labelled whether or not it was requested; Admit refuses what was.)
     const LabelQueue::Pending* pending = labels.Find(c.key, c.offset, c.length);
     if (pending != nullptr && planner.RequestedRecently(c.key, c.offset, c.length, now)) continue;
+    // How long the prediction waits for its label (and its prefetch for its outcome's report):
+    // worked out once, when first needed, from the features x holds by then.
+    std::optional<std::chrono::nanoseconds> window;
+    auto window_of = [&]() NO_THREAD_SAFETY_ANALYSIS {
+      if (!window) window = LabelWindow(from[i], Within(c.key, x, now));
+      return *window;
+    };
     double p;
     if (pending != nullptr && now - pending->created() < kRescoreAfter) {
       // Scored a moment ago (experts re-propose the same ranges read after read): reuse it.
@@ -156,7 +164,7 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
       const base::WallTime due = std::max(now, c.expected_read);
       if (pending == nullptr) {
         labels.Add(
-            c.key, c.offset, c.length, p, due, due + LabelWindow(from[i], Within(c.key, x, now)), x,
+            c.key, c.offset, c.length, p, due, due + window_of(), x,
             [this](const LabelQueue::Pending& q, bool label)
                 NO_THREAD_SAFETY_ANALYSIS { Label(q, label); },
             static_cast<uint8_t>(std::min<size_t>(from[i], 255)));
@@ -170,8 +178,7 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
     auto d = planner.Admit(c.key, c.offset, c.length, obj->size, p, now, store,
                            accountant.unread_bytes(), c.expected_read);
     if (!d) continue;
-    accountant.Requested(c.key, d->offset, d->length, best, now, c.expected_read,
-                         LabelWindow(from[i], Within(c.key, x, now)));
+    accountant.Requested(c.key, d->offset, d->length, best, now, c.expected_read, window_of());
     Offer o;
     o.key = c.key;
     o.decision = *d;

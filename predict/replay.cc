@@ -18,20 +18,19 @@ constexpr auto kIdleTick = std::chrono::seconds(60);
 
 }  // namespace
 
-// The simulated sink and store. Called only from the replaying thread (the engine offers from
-// Observe/Tick, which the replayer calls), so it needs no lock.
-class Replayer::Sim final : public base::PrefetchSink, public StoreView, public NamespaceView {
+// The simulated primary's objects: their sizes, and the namespace the experts list (every
+// object the log names, from the start: a listing shows files before they are read).
+class Replayer::Primary final : public NamespaceView {
  public:
-  Sim(const ReplayOptions& options, base::Clock* clock) : options_(options), clock_(clock) {}
-
   void NoteObject(const std::string& key, uint64_t size, std::string_view etag) {
     Object& o = objects_[key];
     o.size = size;
     if (!etag.empty()) o.etag = etag;
   }
-
-  // The simulated primary's namespace: every object the log names, from the start (a listing
-  // shows files before they are read).
+  uint64_t SizeOf(const std::string& key) const {
+    auto it = objects_.find(key);
+    return it == objects_.end() ? 0 : it->second.size;
+  }
   base::Result<std::vector<ObjectInfo>> ListDirectory(std::string_view dir, size_t limit) override {
     std::vector<ObjectInfo> out;
     for (auto it = objects_.lower_bound(dir);
@@ -42,12 +41,26 @@ class Replayer::Sim final : public base::PrefetchSink, public StoreView, public 
     return out;
   }
 
+ private:
+  struct Object {
+    uint64_t size = 0;
+    std::string etag;
+  };
+  std::map<std::string, Object, std::less<>> objects_;
+};
+
+// The simulated sink and store. Called only from the replaying thread (the engine offers from
+// Observe/Tick, which the replayer calls), so it needs no lock.
+class Replayer::Sim final : public base::PrefetchSink, public StoreView {
+ public:
+  Sim(const ReplayOptions& options, base::Clock* clock, const Primary* primary)
+      : options_(options), clock_(clock), primary_(primary) {}
+
   bool Offer(base::PrefetchRequest r) override {
     if (pending_.size() >= options_.max_queued) return false;
     uint64_t length = r.length;
     if (length == 0) {
-      auto it = objects_.find(r.key);
-      uint64_t size = it == objects_.end() ? 0 : it->second.size;
+      const uint64_t size = primary_->SizeOf(r.key);
       length = size > r.offset ? size - r.offset : 0;
     }
     // Like the Materializer, refuse what the store already holds (read through, or prefetched).
@@ -146,22 +159,19 @@ class Replayer::Sim final : public base::PrefetchSink, public StoreView, public 
 
   const ReplayOptions& options_;
   base::Clock* const clock_;
+  const Primary* const primary_;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending_;
   uint64_t seq_ = 0;
   std::deque<Stored> stored_;  // oldest first: evicted first
   std::unordered_map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> by_key_;
-  struct Object {
-    uint64_t size = 0;
-    std::string etag;
-  };
-  std::map<std::string, Object, std::less<>> objects_;  // sizes; what ListDirectory shows
   uint64_t used_ = 0;
 };
 
 Replayer::Replayer(ReplayOptions options, Engine::ExpertFactory experts)
     : options_(std::move(options)),
       experts_(std::move(experts)),
-      logger_(std::make_unique<base::StderrLogger>(base::LogLevel::kWarning)) {}
+      logger_(std::make_unique<base::StderrLogger>(base::LogLevel::kWarning)),
+      primary_(std::make_unique<Primary>()) {}
 
 Replayer::~Replayer() {
   engine_.reset();  // before the sink it may still reference
@@ -170,13 +180,7 @@ Replayer::~Replayer() {
 Engine* Replayer::engine() { return engine_.get(); }
 
 void Replayer::NoteObject(const std::string& key, uint64_t size, std::string_view etag) {
-  if (sim_ != nullptr) {
-    sim_->NoteObject(key, size, etag);
-  } else {
-    NotedObject& o = objects_[key];
-    o.size = size;
-    if (!etag.empty()) o.etag = etag;
-  }
+  primary_->NoteObject(key, size, etag);
 }
 
 void Replayer::AdvanceTo(base::WallTime t) {
@@ -200,12 +204,10 @@ base::Status Replayer::Feed(AccessEvent event) {
   }
   if (engine_ == nullptr) {
     clock_ = std::make_unique<base::FakeClock>(event.time);
-    sim_ = std::make_unique<Sim>(options_, clock_.get());
-    for (const auto& [key, o] : objects_) sim_->NoteObject(key, o.size, o.etag);
-    objects_.clear();
+    sim_ = std::make_unique<Sim>(options_, clock_.get(), primary_.get());
     EngineDeps deps;
     deps.store = sim_.get();
-    if (options_.list_directories) deps.names = sim_.get();
+    if (options_.list_directories) deps.names = primary_.get();
     deps.runtime = {clock_.get(), logger_.get(), &metrics_};
     auto engine = Engine::CreateWithExperts(options_.engine, deps, experts_);
     if (!engine.ok()) return engine.status();
@@ -218,7 +220,7 @@ base::Status Replayer::Feed(AccessEvent event) {
   AdvanceTo(t);
   last_event_ = t;
   event.time = t;
-  sim_->NoteObject(*event.key, event.object_size, event.etag ? *event.etag : "");
+  primary_->NoteObject(*event.key, event.object_size, event.etag ? *event.etag : "");
   event.from_shadow = sim_->Holds(*event.key, event.offset, event.length);
   engine_->Observe(event);
   if (options_.read_through && !event.from_shadow) {

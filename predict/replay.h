@@ -17,7 +17,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +69,7 @@ class Replayer {
   Engine* engine();
 
  private:
+  class Primary;
   class Sim;
   void AdvanceTo(base::WallTime t);
 
@@ -78,12 +78,8 @@ class Replayer {
   std::unique_ptr<base::FakeClock> clock_;
   std::unique_ptr<base::Logger> logger_;
   base::MetricsRegistry metrics_;
+  std::unique_ptr<Primary> primary_;  // from the start: objects may be noted before any event
   std::unique_ptr<Sim> sim_;
-  struct NotedObject {
-    uint64_t size = 0;
-    std::string etag;
-  };
-  std::map<std::string, NotedObject> objects_;  // until the simulation starts
   std::unique_ptr<Engine> engine_;
   base::WallTime next_tick_{};
   base::WallTime last_event_{};

@@ -224,23 +224,28 @@ bool EpochExpert::SmallEnoughForAFirstPass(KeyId key) const {
   return o != nullptr && o->size <= options_.range.window;
 }
 
-double EpochExpert::Score(KeyId key, base::WallTime now) const {
+const EpochExpert::Dir* EpochExpert::ProposableDir(KeyId key) const {
   const std::string_view name = keys_->Name(key);
-  if (name.empty()) return 0;
+  if (name.empty()) return nullptr;
   const Dir* d = dirs_.Peek(experts::HashBytes(experts::DirOf(name), kSeed));
-  if (d == nullptr) return 0;
+  if (d == nullptr) return nullptr;
   const size_t i = IndexOf(*d, key);
-  if (i == d->members.size() || Bit(d->read, i)) return 0;
-  if (d->passes == 0 && !SmallEnoughForAFirstPass(key)) return 0;
-  return UnreadScore(*d, experts::UnixSeconds(now));
+  if (i == d->members.size() || Bit(d->read, i)) return nullptr;
+  if (d->passes == 0 && !SmallEnoughForAFirstPass(key)) return nullptr;
+  return d;
+}
+
+double EpochExpert::Score(KeyId key, base::WallTime now) const {
+  const Dir* d = ProposableDir(key);
+  return d == nullptr ? 0 : UnreadScore(*d, experts::UnixSeconds(now));
 }
 
 std::chrono::seconds EpochExpert::Within(KeyId key, base::WallTime now) const {
-  if (Score(key, now) <= 0) return {};
-  const Dir* d = dirs_.Peek(experts::HashBytes(experts::DirOf(keys_->Name(key)), kSeed));
+  const Dir* d = ProposableDir(key);
+  const int64_t t = experts::UnixSeconds(now);
+  if (d == nullptr || UnreadScore(*d, t) <= 0) return {};
   // In a shuffled pass an unread member is read any time until the pass ends.
-  const double left = std::min(SecondsLeft(*d, experts::UnixSeconds(now)),
-                               static_cast<double>(options_.horizon.count()));
+  const double left = std::min(SecondsLeft(*d, t), static_cast<double>(options_.horizon.count()));
   return std::chrono::seconds(static_cast<int64_t>(std::ceil(left)));
 }
 

@@ -104,6 +104,9 @@ class EpochExpert final : public Expert {
   void StartPass(Dir* d, std::string_view dir, int64_t now);
   void ClearProposed(Dir* d, int64_t now);
   double UnreadScore(const Dir& d, int64_t now) const;
+  // The directory of `key` when it is a member not read in the current pass that may be
+  // proposed (Score and Within then ask its pass), else nullptr.
+  const Dir* ProposableDir(KeyId key) const;
   // How long the pass needs for the members it has left, at its rate (infinity: no rate yet).
   double SecondsLeft(const Dir& d, int64_t now) const;
   size_t IndexOf(const Dir& d, KeyId key) const;

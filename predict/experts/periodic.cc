@@ -1,9 +1,6 @@
 #include "predict/experts/periodic.h"
 
-#include "predict/experts/path_date.h"
-
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
 
 namespace shadowfs::predict {

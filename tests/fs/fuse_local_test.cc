@@ -362,8 +362,7 @@ TEST_F(FuseLocalTest, ShadowsServeReadsWhenThePrimaryIsGone) {
   do {
     CommandResult r = RunCommand({ShadowfsBinary(), "shadow", "show", M("kept"), "--json"});
     shown = r.output;
-    whole = r.exit_code == 0 && (shown.find("\"complete\": true") != std::string::npos ||
-                                 shown.find("\"complete\":true") != std::string::npos);
+    whole = r.exit_code == 0 && shown.find("\"complete\":true") != std::string::npos;
     if (!whole) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   } while (!whole && std::chrono::steady_clock::now() < deadline);
   ASSERT_TRUE(whole) << "no whole shadow of kept: " << shown;
