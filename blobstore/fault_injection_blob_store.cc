@@ -130,8 +130,21 @@ void FaultInjectionBlobStore::DropPutsAfter(uint64_t bytes, int times) {
 
 void FaultInjectionBlobStore::MutateBeforeNthCall(std::optional<BlobOp> op, int n, std::string key,
                                                   std::optional<std::string> data) {
+  RunBeforeNthCall(op, n, [this, key = std::move(key), data = std::move(data)] {
+    // A failed mutation would be a broken test setup; the test sees it in the store's contents.
+    (void)MutateNow(key, data ? std::optional<std::string_view>(*data) : std::nullopt);
+  });
+}
+
+void FaultInjectionBlobStore::RunBeforeNthCall(std::optional<BlobOp> op, int n,
+                                               std::function<void()> action) {
   base::MutexLock lock(&mu_);
-  mutations_.push_back({op, CounterFor(op) + n, std::move(key), std::move(data)});
+  actions_.push_back({op, CounterFor(op) + n, std::move(action)});
+}
+
+void FaultInjectionBlobStore::LimitListPages(int max_keys) {
+  base::MutexLock lock(&mu_);
+  list_page_limit_ = max_keys;
 }
 
 Status FaultInjectionBlobStore::MutateNow(std::string_view key,
@@ -169,7 +182,8 @@ void FaultInjectionBlobStore::ClearFaults() {
   op_latency_.fill(std::nullopt);
   nth_failures_.clear();
   random_failures_.clear();
-  mutations_.clear();
+  actions_.clear();
+  list_page_limit_ = 0;
   drop_gets_times_ = 0;
   drop_puts_times_ = 0;
 }
@@ -183,19 +197,20 @@ FaultInjectionBlobStore::Plan FaultInjectionBlobStore::Start(BlobOp op) {
   ++total_seen_;
   Plan plan;
   plan.latency = op_latency_[i].value_or(default_latency_);
+  if (op == BlobOp::kList) plan.list_page_limit = list_page_limit_;
 
   const int64_t op_seen = seen_[i];
   const int64_t total_seen = total_seen_;
   auto fires = [&](const std::optional<BlobOp>& rule_op, int64_t at) {
     return rule_op ? (*rule_op == op && op_seen == at) : total_seen == at;
   };
-  for (auto it = mutations_.begin(); it != mutations_.end();) {
+  for (auto it = actions_.begin(); it != actions_.end();) {
     if (!fires(it->op, it->at)) {
       ++it;
       continue;
     }
-    plan.mutations.push_back(std::move(*it));
-    it = mutations_.erase(it);
+    plan.actions.push_back(std::move(it->run));
+    it = actions_.erase(it);
   }
   for (auto it = nth_failures_.begin(); it != nth_failures_.end();) {
     if (!fires(it->op, it->at)) {
@@ -227,10 +242,7 @@ FaultInjectionBlobStore::Plan FaultInjectionBlobStore::Start(BlobOp op) {
 
 Status FaultInjectionBlobStore::Before(const Plan& plan) {
   if (plan.latency.count() > 0) clock_->SleepFor(plan.latency);
-  for (const auto& m : plan.mutations) {
-    // A failed mutation would be a broken test setup; the test sees it in the store's contents.
-    (void)MutateNow(m.key, m.data ? std::optional<std::string_view>(*m.data) : std::nullopt);
-  }
+  for (const auto& action : plan.actions) action();
   return plan.fail_instead ? *plan.fail_instead : Status::Ok();
 }
 
@@ -286,7 +298,9 @@ Status FaultInjectionBlobStore::Delete(std::string_view key) {
 Result<ListPage> FaultInjectionBlobStore::List(const ListOptions& options) {
   Plan plan = Start(BlobOp::kList);
   SHADOWFS_RETURN_IF_ERROR(Before(plan));
-  auto result = base_->List(options);
+  ListOptions limited = options;
+  if (plan.list_page_limit > 0) limited.max_keys = std::min(limited.max_keys, plan.list_page_limit);
+  auto result = base_->List(limited);
   if (plan.fail_after) return *plan.fail_after;
   return result;
 }

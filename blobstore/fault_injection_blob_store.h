@@ -14,6 +14,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <random>
 #include <string>
@@ -75,6 +76,14 @@ class FaultInjectionBlobStore final : public BlobStore {
                            std::optional<std::string> data) EXCLUDES(mu_);
   // The same, now. Not counted as a call.
   Status MutateNow(std::string_view key, std::optional<std::string_view> data);
+  // Runs `action` on the calling thread just before the nth call from now of `op` (or of any
+  // operation) starts: a test's way to act at an exact point of the code under test.
+  void RunBeforeNthCall(std::optional<BlobOp> op, int n, std::function<void()> action)
+      EXCLUDES(mu_);
+
+  // Every List asks for at most `max_keys` keys per page, as a server with a lower limit than the
+  // caller's would answer (0: no limit).
+  void LimitListPages(int max_keys) EXCLUDES(mu_);
 
   int64_t calls(BlobOp op) const EXCLUDES(mu_);
   int64_t total_calls() const EXCLUDES(mu_);
@@ -95,19 +104,19 @@ class FaultInjectionBlobStore final : public BlobStore {
     double probability;
     Status status;
   };
-  struct Mutation {
+  struct Action {
     std::optional<BlobOp> op;
     int64_t at;
-    std::string key;
-    std::optional<std::string> data;
+    std::function<void()> run;
   };
   // What happens to one call, decided when it starts.
   struct Plan {
     std::chrono::nanoseconds latency{0};
-    std::vector<Mutation> mutations;
+    std::vector<std::function<void()>> actions;
     std::optional<Status> fail_instead;
     std::optional<Status> fail_after;
     std::optional<uint64_t> drop_after;  // Get and Put only
+    int list_page_limit = 0;             // List only
   };
 
   Plan Start(BlobOp op) EXCLUDES(mu_);
@@ -130,11 +139,12 @@ class FaultInjectionBlobStore final : public BlobStore {
   std::array<std::optional<std::chrono::nanoseconds>, kNumBlobOps> op_latency_ GUARDED_BY(mu_);
   std::vector<NthFailure> nth_failures_ GUARDED_BY(mu_);
   std::vector<RandomFailure> random_failures_ GUARDED_BY(mu_);
-  std::vector<Mutation> mutations_ GUARDED_BY(mu_);
+  std::vector<Action> actions_ GUARDED_BY(mu_);
   uint64_t drop_gets_after_ GUARDED_BY(mu_) = 0;
   int drop_gets_times_ GUARDED_BY(mu_) = 0;
   uint64_t drop_puts_after_ GUARDED_BY(mu_) = 0;
   int drop_puts_times_ GUARDED_BY(mu_) = 0;
+  int list_page_limit_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace shadowfs::blobstore

@@ -192,7 +192,7 @@ CycleReport Reconciler::Impl::RunCycle(bool cancellable) {
   {
     base::MutexLock l(&mu);
     cycle_running = false;
-    last = report;
+    if (!report.interrupted) last = report;
   }
   cycle_done_cv.SignalAll();
   return report;
@@ -219,13 +219,17 @@ CycleReport Reconciler::Impl::DoCycle(bool cancellable) {
   // The listing is true of the moment its request was sent (or later).
   base::WallTime listed_at = runtime.clock->Now();
   ListWalkOptions walk;
-  if (cancellable) walk.cancelled = [this] { return Stopping(); };
+  if (cancellable) walk.cancelled = [&] { return report.interrupted = Stopping(); };
   walk.before_request = [&] { listed_at = runtime.clock->Now(); };
   Status listed = WalkListing(
       *primary, keys, walk,
       [&](size_t i, const ObjectInfo* object) { Judge(shadows[i], object, listed_at, report); },
       &report.list_requests);
   metrics.list_requests.Increment(report.list_requests);
+  if (report.interrupted) {
+    report.error = listed;
+    return report;  // shutting down: what is left waits for the next run
+  }
   if (!listed.ok()) {
     report.error = listed;  // the listing error wins over a store error met before it
     metrics.errors.Increment();

@@ -55,6 +55,9 @@ struct CycleReport {
   // first store or maintenance error.
   base::Status error;
   double lag_seconds = 0;  // age of the oldest last_verified among shadows after the cycle
+  // Ended early by Stop (the background thread's cycles only): the counts cover part of the
+  // shadows, the local maintenance did not run, and last_report keeps the cycle before it.
+  bool interrupted = false;
 };
 
 class Reconciler {

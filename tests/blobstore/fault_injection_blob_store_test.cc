@@ -181,15 +181,42 @@ TEST_F(FaultInjectionTest, ObjectsChangeBehindTheCallersBack) {
   EXPECT_EQ(store_.total_calls(), before + 1);  // MutateNow itself is not counted
 }
 
+TEST_F(FaultInjectionTest, AnActionRunsJustBeforeItsCall) {
+  ASSERT_TRUE(PutString(store_, "k", "v").ok());
+  std::vector<std::string> order;
+  store_.RunBeforeNthCall(BlobOp::kHead, 2, [&] { order.push_back("action"); });
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(store_.Head("k").ok());
+    order.push_back("head " + std::to_string(i + 1));
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"head 1", "action", "head 2", "head 3"}));
+}
+
+TEST_F(FaultInjectionTest, ListPagesAreCutToTheLimit) {
+  for (const char* key : {"a", "b", "c"}) ASSERT_TRUE(PutString(store_, key, "x").ok());
+  store_.LimitListPages(2);
+  ListOptions options;
+  options.max_keys = 1000;
+  auto page = store_.List(options);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  EXPECT_EQ(page->objects.size(), 2u);
+  EXPECT_TRUE(page->truncated);
+  options.max_keys = 1;  // a smaller request is left alone
+  EXPECT_EQ(store_.List(options)->objects.size(), 1u);
+}
+
 TEST_F(FaultInjectionTest, ClearFaultsRemovesEveryRule) {
   store_.FailNthCallOfAny(1, Status::IOError("x"));
   store_.FailRandomly(1.0, Status::IOError("y"));
   store_.DropGetsAfter(0, 10);
   store_.MutateBeforeNthCall(std::nullopt, 1, "k", std::string("z"));
+  store_.LimitListPages(1);
   store_.ClearFaults();
   EXPECT_TRUE(PutString(store_, "k", "v").ok());
   EXPECT_EQ(*GetString(store_, "k"), "v");
   EXPECT_EQ(store_.injected_failures(), 0);
+  ASSERT_TRUE(PutString(store_, "l", "w").ok());
+  EXPECT_EQ(store_.List({})->objects.size(), 2u);
 }
 
 TEST_F(FaultInjectionTest, CountsStayExactUnderConcurrency) {

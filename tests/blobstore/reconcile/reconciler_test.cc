@@ -5,10 +5,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "blobstore/base/runtime.h"
 #include "blobstore/fault_injection_blob_store.h"
@@ -285,6 +288,37 @@ TEST_F(ReconcilerTest, StartRunsCyclesUntilStop) {
   reconciler->Stop();
   EXPECT_FALSE(HasThread("reconcile"));
   EXPECT_EQ(reconciler->last_report().matched, 1u);
+}
+
+TEST_F(ReconcilerTest, ACycleInterruptedByStopKeepsTheLastCompleteReport) {
+  PutWithShadow("s/a", "a");
+  PutWithShadow("s/b", "b");
+  primary_.LimitListPages(1);  // two pages a cycle, so Stop can fall between them
+  ReconcilerOptions options;
+  options.interval = hours(24);
+  auto reconciler = MakeReconciler(nullptr, nullptr, options);
+  CycleReport complete = reconciler->RunCycle();
+  ASSERT_TRUE(complete.error.ok()) << complete.error.ToString();
+  ASSERT_EQ(complete.list_requests, 2u);
+  const uint64_t cycles = Counter("shadowfs_reconcile_cycles_total");
+
+  // The thread's first cycle holds its first page until Stop has been called (Stop only sets a
+  // flag before joining; 300 ms of real time is ample for it to be set).
+  std::atomic<bool> held{false};
+  primary_.RunBeforeNthCall(BlobOp::kList, 1, [&] {
+    held = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  });
+  reconciler->Start();
+  ASSERT_TRUE(PollUntil([&] { return held.load(); }));
+  reconciler->Stop();
+
+  EXPECT_EQ(primary_.calls(BlobOp::kList), 3) << "the interrupted cycle asked for its second page";
+  CycleReport last = reconciler->last_report();
+  EXPECT_TRUE(last.error.ok()) << last.error.ToString();
+  EXPECT_FALSE(last.interrupted);
+  EXPECT_EQ(last.matched, 2u);
+  EXPECT_EQ(Counter("shadowfs_reconcile_cycles_total"), cycles) << "an interrupted cycle counted";
 }
 
 TEST_F(ReconcilerTest, StopWakesTheThreadDuringALongInterval) {
