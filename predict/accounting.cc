@@ -1,6 +1,8 @@
 #include "predict/accounting.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <limits>
 
 namespace shadowfs::predict {
@@ -12,6 +14,13 @@ constexpr uint64_t kToEnd = std::numeric_limits<uint64_t>::max();
 uint64_t Overlap(uint64_t a, uint64_t a_end, uint64_t b, uint64_t b_end) {
   uint64_t lo = std::max(a, b), hi = std::min(a_end, b_end);
   return hi > lo ? hi - lo : 0;
+}
+
+// `d` in whole units of `Unit`, rounded up and clamped to [lo, UINT32_MAX].
+template <typename Unit>
+uint32_t Clamp32(std::chrono::nanoseconds d, uint32_t lo = 0) {
+  const int64_t n = std::chrono::ceil<Unit>(d).count();
+  return static_cast<uint32_t>(std::clamp<int64_t>(n, lo, UINT32_MAX));
 }
 
 double Ratio(uint64_t num, uint64_t den) {
@@ -35,14 +44,14 @@ Accountant::Accountant(std::vector<std::string> expert_names, std::chrono::secon
 void Accountant::Requested(KeyId key, uint64_t offset, uint64_t length, size_t expert,
                            base::WallTime now, base::WallTime due,
                            std::chrono::nanoseconds report_after) {
-  expert = std::min(expert, experts_.size() - 1);
+  expert = std::min({expert, experts_.size() - 1, size_t{UINT8_MAX}});
   Record r;
   r.offset = offset;
   r.length = length;
-  r.expert = expert;
+  r.expert = static_cast<uint8_t>(expert);
   r.requested = now;
-  r.due = std::max(now, due);
-  r.report_after = report_after;
+  r.due_ms = Clamp32<std::chrono::milliseconds>(std::max(now, due) - now);
+  r.report_after_ms = Clamp32<std::chrono::milliseconds>(report_after);
   KeyRecords& k = open_[key];
   k.records.push_back(r);
   Schedule(key, &k, now);  // the first Expire after the request works out the next event
@@ -59,7 +68,7 @@ void Accountant::Refused(KeyId key, uint64_t offset, uint64_t length) {
   if (it == open_.end()) return;
   auto& recs = it->second.records;
   for (auto r = recs.begin(); r != recs.end(); ++r) {
-    if (r->offset != offset || r->length != length || r->finished != base::WallTime{}) continue;
+    if (r->offset != offset || r->length != length || r->finished()) continue;
     for (ExpertAccounting* a : {&overall_, &For(r->expert)}) {
       a->prefetches -= std::min<uint64_t>(a->prefetches, 1);
       a->prefetched_bytes -= std::min(a->prefetched_bytes, length);
@@ -78,7 +87,7 @@ void Accountant::Done(KeyId key, uint64_t offset, bool ok, uint64_t fetched,
   if (it == open_.end()) return;
   auto& recs = it->second.records;
   for (auto r = recs.begin(); r != recs.end(); ++r) {
-    if (r->offset != offset || r->finished != base::WallTime{}) continue;
+    if (r->offset != offset || r->finished()) continue;
     if (!ok || (r->length == 0 && fetched == 0)) {
       unread_bytes_ -= std::min(unread_bytes_, r->length - std::min(r->length, r->read_bytes));
       recs.erase(r);
@@ -90,7 +99,7 @@ void Accountant::Done(KeyId key, uint64_t offset, bool ok, uint64_t fetched,
         For(r->expert).prefetched_bytes += fetched;
         overall_.prefetched_bytes += fetched;
       }
-      r->finished = std::max(finished, r->requested + std::chrono::microseconds(1));
+      r->finished_us = Clamp32<std::chrono::microseconds>(finished - r->requested, 1);
     }
     break;
   }
@@ -120,7 +129,7 @@ bool Accountant::Read(KeyId key, uint64_t offset, uint64_t length, base::WallTim
       ++r;
       continue;
     }
-    bool finished = r->finished != base::WallTime{} && r->finished <= time;
+    const bool finished = r->finished_by(time);
     if (from_shadow && finished) {
       covered = true;
       covered_bytes += got;
@@ -169,25 +178,36 @@ void Accountant::Close(Record& r, bool expired, const OutcomeFn& outcome) {
 void Accountant::Schedule(KeyId key, KeyRecords* k, base::WallTime when) {
   if (k->scheduled != base::WallTime{} && k->scheduled <= when) return;
   k->scheduled = when;
-  due_.push({when, key});
+  if (due_.size() >= 2 * open_.size() + 1024) {
+    std::erase_if(due_, [&](const Due& d) {
+      auto it = open_.find(d.key);
+      return it == open_.end() || it->second.scheduled != d.when;
+    });
+    std::make_heap(due_.begin(), due_.end(), std::greater<>());
+  }
+  due_.push_back({when, key});
+  std::push_heap(due_.begin(), due_.end(), std::greater<>());
 }
 
 void Accountant::Expire(base::WallTime now, std::chrono::nanoseconds report_after,
                         const OutcomeFn& outcome) {
   // Only the keys with something due: a tick costs what it expires, not every open prefetch.
-  while (!due_.empty() && due_.top().when <= now) {
-    const Due d = due_.top();
-    due_.pop();
+  while (!due_.empty() && due_.front().when <= now) {
+    std::pop_heap(due_.begin(), due_.end(), std::greater<>());
+    const Due d = due_.back();
+    due_.pop_back();
     auto it = open_.find(d.key);
     if (it == open_.end() || it->second.scheduled != d.when) continue;  // stale
     KeyRecords& k = it->second;
     k.scheduled = base::WallTime{};
     base::WallTime next = base::WallTime::max();
     for (auto r = k.records.begin(); r != k.records.end();) {
-      const base::WallTime end = r->due + horizon_;
+      const base::WallTime end = r->due() + horizon_;
       if (end > now) {
-        const base::WallTime report = r->due + std::chrono::duration_cast<base::WallTime::duration>(
-                                                   std::max(report_after, r->report_after));
+        const base::WallTime report =
+            r->due() + std::chrono::duration_cast<base::WallTime::duration>(std::max(
+                           report_after, std::chrono::nanoseconds(std::chrono::milliseconds(
+                                             r->report_after_ms))));
         if (!r->reported && report <= now) {
           uint64_t useful = std::min(r->read_bytes, r->length);
           if (outcome) outcome(useful, r->length - useful);
@@ -223,7 +243,7 @@ void Accountant::Forget(const std::vector<KeyId>& ids) {
 
 size_t Accountant::MemoryBytes() const {
   return sizeof(*this) + open_.bucket_count() * sizeof(void*) +
-         open_.size() * (32 + sizeof(KeyId) + sizeof(KeyRecords)) + due_.size() * sizeof(Due) +
+         open_.size() * (32 + sizeof(KeyId) + sizeof(KeyRecords)) + due_.capacity() * sizeof(Due) +
          records_ * sizeof(Record) + experts_.size() * 2 * sizeof(ExpertAccounting);
 }
 

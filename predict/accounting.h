@@ -18,7 +18,6 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <queue>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -72,19 +71,28 @@ class Accountant {
   void ExportMetrics(base::MetricsRegistry* metrics);
 
  private:
+  // An open prefetch: 48 bytes (a busy engine keeps tens of thousands). Times other than the
+  // request are kept as distances from it.
   struct Record {
     uint64_t offset = 0;
     uint64_t length = 0;  // 0: unknown until done
     uint64_t read_bytes = 0;
-    size_t expert = 0;
     base::WallTime requested{};
-    base::WallTime due{};  // max(requested, the expected read): the horizon counts from it
-    std::chrono::nanoseconds report_after{};  // the least wait for the outcome's report
-    base::WallTime finished{};                // zero: not yet
+    uint32_t due_ms = 0;  // the expected read, if later: the horizon counts from it
+    // When the sink finished it, 0: not yet (clamped to about 71 minutes after the request).
+    uint32_t finished_us = 0;
+    uint32_t report_after_ms = 0;  // the least wait after `due` for the outcome's report
+    uint8_t expert = 0;
     bool was_read = false;
     bool reported = false;  // the outcome went to OutcomeFn
+
+    base::WallTime due() const { return requested + std::chrono::milliseconds(due_ms); }
+    bool finished() const { return finished_us != 0; }
+    bool finished_by(base::WallTime t) const {
+      return finished() && requested + std::chrono::microseconds(finished_us) <= t;
+    }
   };
-  // Closes a record: its outcome goes to the planner and the wasted counters.
+  static_assert(sizeof(Record) <= 48, "an open prefetch's record grew");
   // A key's open prefetches, and when they next need a look from Expire (zero: not queued).
   struct KeyRecords {
     std::vector<Record> records;
@@ -95,6 +103,7 @@ class Accountant {
     KeyId key;
     bool operator>(const Due& o) const { return when > o.when; }
   };
+  // Closes a record: its outcome goes to the planner and the wasted counters.
   void Close(Record& r, bool expired, const OutcomeFn& outcome);
   // Queues a look at `key` at `when`, unless one is queued for earlier.
   void Schedule(KeyId key, KeyRecords* k, base::WallTime when);
@@ -111,8 +120,10 @@ class Accountant {
   uint64_t unread_bytes_ = 0;
   size_t records_ = 0;
   std::unordered_map<KeyId, KeyRecords> open_;  // prefetches within their horizon
-  // Keys in the order their records next need a look (stale entries are skipped).
-  std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
+  // A min-heap (std::push_heap with greater) of the keys in the order their records next need
+  // a look. A key rescheduled earlier or closed leaves a stale entry: skipped when it surfaces,
+  // and dropped when the heap is rebuilt, once the stale ones are about half of it.
+  std::vector<Due> due_;
 
   // What ExportMetrics sent last (counters only go up: it adds the differences).
   struct Exported {

@@ -123,14 +123,18 @@ std::optional<Planner::Decision> Planner::Admit(KeyId key, uint64_t offset, uint
   }
 
   in_flight_ += d.cost;
-  // Expired ranges go, and past kRangesPerKey the oldest (the chain's last) too.
+  // Expired ranges go, and so do those the new one covers and outlives (settled ones: an
+  // in-flight range waits for its Done), and past kRangesPerKey the oldest (the chain's last).
   const uint32_t now_s = FloorSeconds(now);
+  const uint32_t expires_s = CeilSeconds(std::max(now, expected_read) + options_.horizon);
+  const uint64_t end = End(d.offset, d.length);
   size_t kept = 0;
   requested_.Visit(key, [&](uint32_t, const Range& r) {
-    return r.expires_s <= now_s || ++kept >= kRangesPerKey;
+    const bool covered = !r.in_flight() && d.offset <= r.begin() && r.end <= end &&
+                         r.expires_s <= expires_s;
+    return r.expires_s <= now_s || covered || ++kept >= kRangesPerKey;
   });
-  const uint32_t expires_s = CeilSeconds(std::max(now, expected_read) + options_.horizon);
-  requested_.Add(key, {d.offset | Range::kInFlight, End(d.offset, d.length), expires_s, 0});
+  requested_.Add(key, {d.offset | Range::kInFlight, end, expires_s, 0});
   return d;
 }
 

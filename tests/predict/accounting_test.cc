@@ -33,6 +33,21 @@ TEST_F(AccountingTest, AHorizonCountsFromTheExpectedRead) {
   EXPECT_EQ(a.overall.wasted_bytes, 0u);
 }
 
+// A record keeps its times as distances from the request, in 32 bits: a prefetch that finished
+// hours after it was asked for is still finished, and a read a microsecond before it is not timely.
+TEST_F(AccountingTest, FinishingTimesKeepTheirOrderAtEveryDistance) {
+  acc_.Requested(1, 0, 100, 0, kT0, kT0 + seconds(7200));
+  acc_.Done(1, 0, true, 100, kT0 + seconds(3 * 3600));
+  EXPECT_TRUE(acc_.Read(1, 0, 10, kT0 + seconds(4 * 3600), true, false, outcome_));
+  acc_.Requested(2, 0, 100, 0, kT0);
+  acc_.Done(2, 0, true, 100, kT0 + std::chrono::microseconds(1500));
+  EXPECT_FALSE(acc_.Read(2, 0, 10, kT0 + std::chrono::microseconds(1499), true, false, outcome_));
+  EXPECT_TRUE(acc_.Read(2, 10, 10, kT0 + std::chrono::microseconds(1500), true, false, outcome_));
+  Accounting a = acc_.Snapshot();
+  EXPECT_EQ(a.overall.useful_prefetches, 2u);
+  EXPECT_EQ(a.overall.timely_prefetches, 1u) << "key 2's first read came before it finished";
+}
+
 TEST_F(AccountingTest, PrecisionCoverageAndTimeliness) {
   // Three prefetches of 100 bytes: one read whole in time, one read half and late, one never.
   acc_.Requested(1, 0, 100, 0, kT0);

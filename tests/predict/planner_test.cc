@@ -71,6 +71,29 @@ TEST(PlannerTest, NeverRequestsARangeInFlightOrJustPrefetched) {
   EXPECT_TRUE(p.Admit(2, 0, 0, kMiB, 0.9, kT0 + seconds(800), {}, 0));
 }
 
+// A range asked for again (after rerequest_after) replaces the settled ones it covers: they
+// would say nothing it does not, for less long. A range in flight stays until its Done.
+TEST(PlannerTest, ARangeAskedForAgainReplacesTheOnesItCovers) {
+  Planner p(Options());
+  auto whole = p.Admit(1, 0, 0, kMiB, 0.9, kT0, {}, 0);
+  ASSERT_TRUE(whole);
+  p.Done(1, *whole, /*ok=*/true);
+  auto head = p.Admit(1, 0, 4096, kMiB, 0.9, kT0 + seconds(31), {}, 0);
+  ASSERT_TRUE(head) << "rerequest_after passed";
+  EXPECT_EQ(p.ranges_held(), 2u) << "the head covers not the whole";
+  for (int i = 2; i <= 5; ++i) {
+    auto again = p.Admit(1, 0, 0, kMiB, 0.9, kT0 + seconds(31 * i), {}, 0);
+    ASSERT_TRUE(again) << i;
+    p.Done(1, *again, /*ok=*/true);
+  }
+  EXPECT_EQ(p.ranges_held(), 2u) << "one settled whole range, and the head still in flight";
+  p.Done(1, *head, /*ok=*/true);
+  auto last = p.Admit(1, 0, 0, kMiB, 0.9, kT0 + seconds(31 * 6), {}, 0);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(p.ranges_held(), 1u);
+  EXPECT_TRUE(p.Requested(1, 0, 4096, kT0 + seconds(31 * 6 + 599))) << "the newest's horizon";
+}
+
 // Expire sweeps every key within kSweepSeconds, however many: the ranges of a horizon that
 // passed are gone (their memory with them), and a range costs about 24 bytes.
 TEST(PlannerTest, ExpiredRangesAreSweptWithinTheSweepPeriod) {
