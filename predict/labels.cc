@@ -46,26 +46,16 @@ const LabelQueue::Pending* LabelQueue::Find(KeyId key, uint64_t offset, uint64_t
   return found;
 }
 
-bool LabelQueue::Live(const Due& d) const {
-  const Pending& p = pending_[d.slot];
-  return p.key != kNoKey && p.order == d.order;
+void LabelQueue::Drop(KeyId key, uint32_t slot) {
+  due_.Remove(slot, Earlier());
+  pending_.Remove(key, slot);
 }
 
 void LabelQueue::PopDue(const LabelFn& fn) {
-  std::pop_heap(due_.begin(), due_.end(), std::greater<>());
-  const Due d = due_.back();
-  due_.pop_back();
-  if (!Live(d)) return;
-  Pending& p = pending_[d.slot];
+  const uint32_t slot = due_.top();
+  const Pending& p = pending_[slot];
   if (fn) fn(p, p.hit);
-  const KeyId key = p.key;
-  Free(p);
-  pending_.Remove(key, d.slot);
-}
-
-void LabelQueue::DropStale() {
-  std::erase_if(due_, [&](const Due& d) { return !Live(d); });
-  std::make_heap(due_.begin(), due_.end(), std::greater<>());
+  Drop(p.key, slot);
 }
 
 void LabelQueue::Add(KeyId key, uint64_t offset, uint64_t length, double probability,
@@ -78,14 +68,8 @@ void LabelQueue::Add(KeyId key, uint64_t offset, uint64_t length, double probabi
     ++count;
     oldest = slot;
   });
-  if (count >= per_key_) {
-    Free(pending_[oldest]);
-    pending_.Remove(key, oldest);
-  }
+  if (count >= per_key_) Drop(key, oldest);
   while (pending_.size() >= capacity_ && !due_.empty()) PopDue(fn);
-  // Entries of predictions labelled early (hits of long windows, replaced ones) stay in the heap
-  // until they surface: rebuild it once they are half of it.
-  if (due_.size() >= 2 * pending_.size() + 1024) DropStale();
   Pending p;
   p.key = key;
   p.offset = offset;
@@ -97,16 +81,13 @@ void LabelQueue::Add(KeyId key, uint64_t offset, uint64_t length, double probabi
   p.order = next_order_++;
   p.proposer = proposer;
   p.features = PackedFeatures(features);
-  const uint32_t slot = pending_.Add(key, p);
-  if (due_.size() == due_.capacity()) due_.reserve(due_.size() + due_.size() / 4 + 64);
-  due_.push_back({p.deadline, slot, p.order});
-  std::push_heap(due_.begin(), due_.end(), std::greater<>());
+  due_.Push(pending_.Add(key, p), Earlier());
 }
 
 void LabelQueue::Read(KeyId key, uint64_t offset, uint64_t length, base::WallTime time,
                       const HitFn& fn, const LabelFn& label) {
   const uint64_t end = End(offset, length);
-  pending_.Visit(key, [&](uint32_t, Pending& p) {
+  pending_.Visit(key, [&](uint32_t slot, Pending& p) {
     if (p.hit || offset >= End(p.offset, p.length) || p.offset >= std::max(end, offset + 1)) {
       return false;
     }
@@ -114,32 +95,30 @@ void LabelQueue::Read(KeyId key, uint64_t offset, uint64_t length, base::WallTim
     if (fn) fn(p, time - p.created());
     if (std::chrono::milliseconds(p.window_ms) <= settle_after_) return false;
     if (label) label(p, true);
-    Free(p);  // its entry in due_ is stale now
+    due_.Remove(slot, Earlier());
     return true;
   });
 }
 
 void LabelQueue::Expire(base::WallTime now, const LabelFn& fn) {
-  while (!due_.empty() && due_.front().deadline <= now) PopDue(fn);
+  while (!due_.empty() && pending_[due_.top()].deadline <= now) PopDue(fn);
 }
 
 void LabelQueue::Forget(const std::vector<KeyId>& ids) {
   for (KeyId id : ids) {
-    pending_.Visit(id, [&](uint32_t, Pending& p) {
-      Free(p);
+    pending_.Visit(id, [&](uint32_t slot, const Pending&) {
+      due_.Remove(slot, Earlier());
       return true;
     });
   }
 }
 
 void LabelQueue::ForEachOpen(const std::function<void(const Pending&)>& fn) const {
-  for (const Due& d : due_) {
-    if (Live(d)) fn(pending_[d.slot]);
-  }
+  for (uint32_t slot : due_.slots()) fn(pending_[slot]);
 }
 
 size_t LabelQueue::MemoryBytes() const {
-  return sizeof(*this) + pending_.MemoryBytes() + due_.capacity() * sizeof(Due);
+  return sizeof(*this) + pending_.MemoryBytes() + due_.MemoryBytes();
 }
 
 }  // namespace shadowfs::predict

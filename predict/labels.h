@@ -26,6 +26,7 @@
 #include "blobstore/base/clock.h"
 #include "predict/keyed_pool.h"
 #include "predict/learner.h"
+#include "predict/slot_heap.h"
 #include "predict/types.h"
 
 namespace shadowfs::predict {
@@ -57,10 +58,10 @@ class LabelQueue {
     uint64_t offset = 0;
     uint64_t length = 0;  // 0: to the end
     base::WallTime deadline{};
-    KeyId key = kNoKey;  // kNoKey: a free slot
+    KeyId key = kNoKey;
     float probability = 0;
     uint32_t window_ms = 0;  // deadline - created
-    uint32_t order = 0;      // when it was added (a counter): ties and stale heap entries
+    uint32_t order = 0;      // when it was added (a counter): ties between equal deadlines
     uint32_t next = 0;       // owned by KeyedPool
     bool hit = false;        // read before the deadline
     uint8_t proposer = 0;    // the expert that proposed it (the engine's index)
@@ -101,29 +102,26 @@ class LabelQueue {
   size_t MemoryBytes() const;
 
  private:
-  struct Due {
-    base::WallTime deadline;
-    uint32_t slot;
-    uint32_t order;
-    bool operator>(const Due& o) const {
-      return deadline != o.deadline ? deadline > o.deadline
-                                    : static_cast<int32_t>(order - o.order) > 0;
-    }
-  };
-  bool Live(const Due& d) const;
-  void Free(Pending& p) { p.key = kNoKey; }
-  // Pops the soonest deadline and labels it if it is still open.
+  // Deadline order; ties in the order the predictions were added.
+  auto Earlier() const {
+    return [this](uint32_t a, uint32_t b) {
+      const Pending& x = pending_[a];
+      const Pending& y = pending_[b];
+      return x.deadline != y.deadline ? x.deadline < y.deadline
+                                      : static_cast<int32_t>(x.order - y.order) < 0;
+    };
+  }
+  // Takes the prediction in `slot` out of the queue (it is `key`'s).
+  void Drop(KeyId key, uint32_t slot);
+  // Pops the soonest deadline and labels it.
   void PopDue(const LabelFn& fn);
-  void DropStale();
 
   const size_t capacity_;
   const size_t per_key_;
   const std::chrono::milliseconds settle_after_;
   uint32_t next_order_ = 0;
   KeyedPool<Pending> pending_;
-  // A min-heap (std::push_heap with greater) of every prediction's deadline; entries of
-  // predictions dropped early stay until they surface or DropStale rebuilds the heap.
-  std::vector<Due> due_;
+  SlotHeap due_;  // every open prediction, by deadline
 };
 
 }  // namespace shadowfs::predict

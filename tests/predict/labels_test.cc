@@ -152,5 +152,28 @@ TEST(LabelQueueTest, MemoryFollowsWhatIsOpen) {
   EXPECT_EQ(sizeof(LabelQueue::Pending), 64u);
 }
 
+// Predictions labelled before their deadline (hits of long windows) leave nothing in the queue:
+// each is labelled once, and the memory is that of what is open.
+TEST(LabelQueueTest, PredictionsLabelledEarlyLeaveNothingBehind) {
+  LabelQueue q(1 << 16, 4, seconds(30));
+  base::WallTime t(seconds(1000));
+  size_t labelled = 0;
+  auto count = [&](const LabelQueue::Pending&, bool) { ++labelled; };
+  for (int i = 0; i < 50'000; ++i) {
+    t += std::chrono::milliseconds(1);
+    const auto key = static_cast<KeyId>(i % 5000);
+    q.Add(key, 0, 0, 0.9, t, t + seconds(600), Features(9, 0.5f), count);
+    if (i % 2 == 0) q.Read(key, 0, 10, t, nullptr, count);
+  }
+  // Even keys are read after each prediction; odd ones never, and keep their newest 4 (a key's
+  // oldest makes way unlabelled).
+  EXPECT_EQ(labelled, 25'000u) << "the hits, at once";
+  EXPECT_EQ(q.size(), 2'500u * 4);
+  EXPECT_LT(q.MemoryBytes(), 10'000u * (64 + 8) * 5 / 4 + 64 * 1024);
+  q.Expire(t + seconds(600), count);
+  EXPECT_EQ(labelled, 25'000u + 10'000u);
+  EXPECT_EQ(q.size(), 0u);
+}
+
 }  // namespace
 }  // namespace shadowfs::predict
