@@ -10,8 +10,9 @@ namespace {
 constexpr std::string_view kFormat = "shadowfs.predict.epoch";
 constexpr uint32_t kVersion = 1;
 constexpr uint64_t kSeed = 0xe90c;
-constexpr double kFirstPassEvidence = 16;  // members read for a confidence of 1/2
-constexpr double kReproposeGain = 0.05;    // score gained since the last proposals
+constexpr double kFirstPassEvidence = 4;  // members read for a confidence of 1/2
+constexpr double kFirstPassFloor = 8;     // members read before a first pass is a set at all
+constexpr double kReproposeGain = 0.05;   // score gained since the last proposals
 
 size_t Words(size_t n) { return (n + 63) / 64; }
 
@@ -100,7 +101,7 @@ double EpochExpert::UnreadScore(const Dir& d, int64_t now) const {
   if (d.passes == 0) {
     // A set in progress: enough distinct members read, and few of them twice (a scan, not a
     // working set). The evidence grows with the members read.
-    if (d.read_count < options_.first_pass_min_reads || d.repeats * 8 > d.read_count) return 0;
+    if (d.read_count < FirstPassReads(d) || d.repeats * 8 > d.read_count) return 0;
     const double k = d.read_count;
     confidence = std::min(0.95, k / (k + kFirstPassEvidence));
   }
@@ -109,6 +110,12 @@ double EpochExpert::UnreadScore(const Dir& d, int64_t now) const {
   const double share = std::min(
       1.0, static_cast<double>(options_.horizon.count()) / std::max(1e-9, SecondsLeft(d, now)));
   return confidence * share;
+}
+
+double EpochExpert::FirstPassReads(const Dir& d) const {
+  const double share = options_.first_pass_share * static_cast<double>(d.members.size());
+  return std::clamp(share, kFirstPassFloor,
+                    std::max(kFirstPassFloor, static_cast<double>(options_.first_pass_min_reads)));
 }
 
 double EpochExpert::SecondsLeft(const Dir& d, int64_t now) const {

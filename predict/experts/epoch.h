@@ -3,10 +3,11 @@
 // read again. It proposes the members not yet read in the current pass, a bounded number ahead of
 // the reader (`ahead` proposed but unread at a time, at most `max_candidates` per call): after
 // one full pass, and already in the first once it looks like a set being read through (a set in
-// progress: at least `first_pass_min_reads` distinct members read and few read twice; a data
-// set's first epoch). Score is its estimate that an unread member is read within the horizon:
-// the pass's read rate against what is left, times a confidence that grows with the passes seen
-// (in the first pass, with the members read so far: k / (k + 16), at most 0.95). Members
+// progress: a quarter of the members read, at least 8 and at most `first_pass_min_reads`, and
+// few read twice; a data set's first epoch, a build's first compile). Score is its estimate that
+// an unread member is read within the horizon: the pass's read rate against what is left, times
+// a confidence that grows with the passes seen (in the first pass, with the members read so far:
+// k / (k + 4), at most 0.95). Members
 // proposed at a lower score are proposed again once it has grown by 0.05; in a first pass only
 // members of at most one window (1 MiB) are proposed. Members come from
 // NamespaceView::ListDirectory, asked when a directory starts being read intensely
@@ -36,6 +37,9 @@ class EpochExpert final : public Expert {
   struct Options {
     double complete_fraction = 0.9;
     size_t ahead = 4096;
+    // A first pass is a set in progress once this share of the members was read (at least 8
+    // and at most first_pass_min_reads of them).
+    double first_pass_share = 0.25;
     uint32_t first_pass_min_reads = 32;
     size_t max_dirs = 256;
     size_t max_members = 16384;
@@ -104,6 +108,8 @@ class EpochExpert final : public Expert {
   void StartPass(Dir* d, std::string_view dir, int64_t now);
   void ClearProposed(Dir* d, int64_t now);
   double UnreadScore(const Dir& d, int64_t now) const;
+  // The distinct members a first pass reads before it is a set in progress.
+  double FirstPassReads(const Dir& d) const;
   // The directory of `key` when it is a member not read in the current pass that may be
   // proposed (Score and Within then ask its pass), else nullptr.
   const Dir* ProposableDir(KeyId key) const;

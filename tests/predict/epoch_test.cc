@@ -15,6 +15,9 @@ namespace {
 using testing::AccessMaker;
 using testing::At;
 
+// The fixture's directory has 100 members: a first pass is a set in progress after a quarter.
+constexpr size_t kFirstPassReads = 25;
+
 class EpochExpertTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -47,10 +50,10 @@ TEST_F(EpochExpertTest, ProposesTheUnreadMembersOfTheCurrentPass) {
   options_.repropose_after = std::chrono::seconds(1000);  // see AllProposedAreProposedAgainLater
   EpochExpert expert(options_, &keys_, &names_);
   const std::vector<std::string> pass1 = Shuffled();
-  for (size_t i = 0; i + 1 < options_.first_pass_min_reads; ++i) {
+  for (size_t i = 0; i + 1 < kFirstPassReads; ++i) {
     EXPECT_TRUE(Open(&expert, pass1[i]).empty()) << "too few reads for a set in progress";
   }
-  for (size_t i = options_.first_pass_min_reads - 1; i < pass1.size(); ++i) {
+  for (size_t i = kFirstPassReads - 1; i < pass1.size(); ++i) {
     Open(&expert, pass1[i]);
   }
   const std::vector<std::string> pass2 = Shuffled();
@@ -74,6 +77,31 @@ TEST_F(EpochExpertTest, ProposesTheUnreadMembersOfTheCurrentPass) {
   EXPECT_FALSE(Open(&expert, pass3[0]).empty());
 }
 
+// A small directory read through once (a build's first compile of a header tree): a quarter of
+// it makes a set in progress (never fewer than 8 reads), once the directory is tracked at all,
+// which takes min_opens_to_track (16) opens within a minute: the read after the 16th proposes.
+TEST_F(EpochExpertTest, ASmallDirectorysFirstPassIsProposedAfterAQuarterOfIt) {
+  for (auto [members, expected] : {std::pair<size_t, size_t>{80, 20}, {40, 17}, {12, 0}}) {
+    KeyTable keys(10'000);
+    testing::FakeNames names;
+    AccessMaker make(&keys);
+    std::vector<std::string> dir;
+    for (size_t i = 0; i < members; ++i) {
+      dir.push_back("inc" + std::to_string(members) + "/h" + std::to_string(i) + ".h");
+      names.Add(dir.back(), 8192);
+    }
+    std::shuffle(dir.begin(), dir.end(), rng_);
+    EpochExpert expert(options_, &keys, &names);
+    size_t first = 0;
+    for (size_t i = 0; first == 0 && i < members; ++i) {
+      std::vector<Candidate> out;
+      expert.Observe(make.Open(dir[i], "cc1plus", ++t_), &out);
+      if (!out.empty()) first = i + 1;
+    }
+    EXPECT_EQ(first, expected) << members << " members";
+  }
+}
+
 // A data set's first epoch: once enough distinct members were read (and few twice), the rest of
 // the set is proposed, with a confidence that grows with what was read.
 TEST_F(EpochExpertTest, ASetInProgressIsProposedInItsFirstPass) {
@@ -84,7 +112,7 @@ TEST_F(EpochExpertTest, ASetInProgressIsProposedInItsFirstPass) {
   for (size_t i = 0; i < 60; ++i) {
     read.insert(order[i]);
     std::vector<Candidate> out = Open(&expert, order[i]);
-    if (i + 1 < options_.first_pass_min_reads) {
+    if (i + 1 < kFirstPassReads) {
       EXPECT_TRUE(out.empty()) << i;
     }
     for (const std::string& name : testing::Names(keys_, out)) {
@@ -95,7 +123,7 @@ TEST_F(EpochExpertTest, ASetInProgressIsProposedInItsFirstPass) {
   EXPECT_GE(proposed.size(), 30u);
   EXPECT_GT(again, 0u) << "proposed again as the confidence grew";
   const double at60 = expert.Score(keys_.Intern(order[99]), At(t_));
-  EXPECT_GT(at60, 0.7) << "60 / (60 + 16)";
+  EXPECT_GT(at60, 0.9) << "60 / (60 + 4)";
   EXPECT_LE(at60, 0.95);
   EXPECT_EQ(expert.Score(keys_.Intern(order[0]), At(t_)), 0.0) << "read in this pass";
 }
