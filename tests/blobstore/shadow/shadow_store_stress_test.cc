@@ -2,6 +2,7 @@
 // fillers race over a working set larger than the store, and a filler SIGKILLed at random
 // moments, after which a reopened store serves only correct bytes and holds no orphans.
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,7 +121,14 @@ TEST(ShadowStoreStressTest, KilledFillerLeavesAConsistentStore) {
   constexpr size_t kSize = 6 * kTestChunk + 123;
   std::mt19937 rng(7);
   int served = 0;
+  // The child counts its operations here, so that each kill lands after a random number of them
+  // however slow the machine is (a sanitizer build on a busy CI runner), not after a fixed time.
+  void* shared = ::mmap(nullptr, sizeof(std::atomic<uint64_t>), PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(shared, MAP_FAILED);
+  auto* done = new (shared) std::atomic<uint64_t>(0);
   for (int iter = 0; iter < 20; ++iter) {
+    done->store(0);
     pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
@@ -145,9 +153,16 @@ TEST(ShadowStoreStressTest, KilledFillerLeavesAConsistentStore) {
           default:
             (void)(*s)->Fill(key, etag, kSize, first, std::string_view(data).substr(first), {});
         }
+        done->fetch_add(1);
       }
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(2000 + rng() % 30000));
+    // Killed after 8 to 40 operations, then somewhere within the next one or few.
+    const uint64_t ops = 8 + rng() % 33;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (done->load() < ops && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 2000));
     ::kill(pid, SIGKILL);
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
@@ -173,6 +188,7 @@ TEST(ShadowStoreStressTest, KilledFillerLeavesAConsistentStore) {
     EXPECT_EQ(store->used_bytes(), testing::DiskUsage(o.dir));
   }
   EXPECT_GT(served, 100);
+  ::munmap(shared, sizeof(std::atomic<uint64_t>));
 }
 
 }  // namespace
