@@ -41,6 +41,7 @@ TEST(ShadowStoreStressTest, CapHoldsOnDiskUnderConcurrentReadersAndFillers) {
   auto key_of = [](int i) { return "dir" + std::to_string(i % 4) + "/k" + std::to_string(i); };
 
   std::vector<std::thread> threads;
+  threads.reserve(3);
   for (int t = 0; t < 3; ++t) {
     threads.emplace_back([&, t] {
       std::mt19937 rng(t);
