@@ -34,14 +34,17 @@ size_t EpochExpert::IndexOf(const Dir& d, KeyId key) const {
 
 bool EpochExpert::Relist(Dir* d, std::string_view dir, int64_t now) {
   d->listed_at = now;
-  if (names_ == nullptr || !budget_.Take(now)) return false;
+  if (names_ == nullptr) return false;
+  // Over the listing budget, or Unavailable (being listed in the background): ask again in a
+  // second, not after relist_after.
+  const int64_t soon = now - options_.relist_after.count() + 1;
+  if (!budget_.Take(now)) {
+    d->listed_at = soon;
+    return false;
+  }
   auto listed = names_->ListDirectory(dir, options_.max_members);
   if (!listed.ok()) {
-    // Unavailable: being listed in the background; ask again in a second, not after
-    // relist_after.
-    if (listed.status().code() == base::StatusCode::kUnavailable) {
-      d->listed_at = now - options_.relist_after.count() + 1;
-    }
+    if (listed.status().code() == base::StatusCode::kUnavailable) d->listed_at = soon;
     return false;
   }
   std::vector<KeyId> members;
@@ -143,14 +146,24 @@ void EpochExpert::Observe(const Access& access, std::vector<Candidate>* out) {
       h->opens = 0;
     }
     h->recent[h->opens % kHeatKeys] = access.key;
-    if (++h->opens < options_.min_opens_to_track) return;
+    if (++h->opens < options_.min_opens_to_track || now < h->list_after) return;
+    // Hot: tracked once listed. Until then (the mount lists in the background and answers
+    // Unavailable meanwhile) the heat keeps counting its opens, and the listing is asked again
+    // in a second, or after relist_after when it failed.
     const std::array<KeyId, kHeatKeys> recent = h->recent;
     const size_t known = std::min<size_t>(h->opens, kHeatKeys);
     const int64_t start = h->window_start;
+    Dir fresh;
+    fresh.pass_start = start;
+    if (!Relist(&fresh, dir, now)) {
+      h->list_after = fresh.listed_at + options_.relist_after.count();
+      return;
+    }
     heat_.Erase(h);
     d = dirs_.FindOrInsert(tag);
-    d->pass_start = start;
-    if (!Relist(d, dir, now)) return;
+    fresh.tag = d->tag;
+    fresh.stamp = d->stamp;
+    *d = std::move(fresh);
     // The opens that made the directory hot belong to this first pass.
     for (size_t k = 0; k < known; ++k) {
       const size_t i = IndexOf(*d, recent[k]);

@@ -96,6 +96,7 @@ class EpochExpert final : public Expert {
     uint32_t stamp = 0;
     uint32_t opens = 0;
     int64_t window_start = 0;
+    int64_t list_after = 0;  // hot, but its listing was not there yet: asked again from then
     std::array<KeyId, kHeatKeys> recent{};
   };
   static bool Bit(const std::vector<uint64_t>& bits, size_t i) {

@@ -102,6 +102,22 @@ TEST_F(EpochExpertTest, ASmallDirectorysFirstPassIsProposedAfterAQuarterOfIt) {
   }
 }
 
+// The mount lists a directory in the background and answers Unavailable until it has: the opens
+// that made the directory hot still count in its first pass once the listing is there.
+TEST_F(EpochExpertTest, AListingNotThereYetLosesNoneOfTheOpens) {
+  names_.unavailable_calls = 1;
+  EpochExpert expert(options_, &keys_, &names_);
+  const std::vector<std::string> order = Shuffled();
+  size_t first = 0;
+  for (size_t i = 0; first == 0 && i < order.size(); ++i) {
+    if (!Open(&expert, order[i]).empty()) first = i + 1;
+  }
+  EXPECT_EQ(names_.calls, 2) << "asked again a second after the first answer";
+  // Listed at the 17th open with the last 16 of its opens counted (the heat keeps 16): one
+  // more read than without the wait.
+  EXPECT_EQ(first, kFirstPassReads + 1);
+}
+
 // A data set's first epoch: once enough distinct members were read (and few twice), the rest of
 // the set is proposed, with a confidence that grows with what was read.
 TEST_F(EpochExpertTest, ASetInProgressIsProposedInItsFirstPass) {

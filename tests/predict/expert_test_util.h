@@ -59,7 +59,7 @@ class FakeNames final : public NamespaceView {
     dirs_[dir].push_back({std::move(key), size, std::move(etag)});
   }
   base::Result<std::vector<ObjectInfo>> ListDirectory(std::string_view dir, size_t limit) override {
-    ++calls;
+    if (++calls <= unavailable_calls) return base::Status::Unavailable("listing in the background");
     auto it = dirs_.find(std::string(dir));
     if (it == dirs_.end()) return std::vector<ObjectInfo>{};
     std::vector<ObjectInfo> out = it->second;
@@ -69,6 +69,7 @@ class FakeNames final : public NamespaceView {
     return out;
   }
   int calls = 0;
+  int unavailable_calls = 0;  // the first calls answer Unavailable, as the mount's listing does
 
  private:
   std::map<std::string, std::vector<ObjectInfo>> dirs_;
