@@ -204,10 +204,7 @@ void Accountant::Expire(base::WallTime now, std::chrono::nanoseconds report_afte
     for (auto r = k.records.begin(); r != k.records.end();) {
       const base::WallTime end = r->due() + horizon_;
       if (end > now) {
-        const base::WallTime report =
-            r->due() + std::chrono::duration_cast<base::WallTime::duration>(std::max(
-                           report_after, std::chrono::nanoseconds(std::chrono::milliseconds(
-                                             r->report_after_ms))));
+        const base::WallTime report = r->report_at(report_after);
         if (!r->reported && report <= now) {
           uint64_t useful = std::min(r->read_bytes, r->length);
           if (outcome) outcome(useful, r->length - useful);

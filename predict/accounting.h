@@ -15,6 +15,7 @@
 // Not thread-safe: owned by the engine, called under its mutex.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -87,6 +88,11 @@ class Accountant {
     bool reported = false;  // the outcome went to OutcomeFn
 
     base::WallTime due() const { return requested + std::chrono::milliseconds(due_ms); }
+    // When the outcome is reported: `at_least` (or the record's own wait, if longer) after due.
+    base::WallTime report_at(std::chrono::nanoseconds at_least) const {
+      return due() + std::max(std::chrono::duration_cast<base::WallTime::duration>(at_least),
+                              base::WallTime::duration(std::chrono::milliseconds(report_after_ms)));
+    }
     bool finished() const { return finished_us != 0; }
     bool finished_by(base::WallTime t) const {
       return finished() && requested + std::chrono::microseconds(finished_us) <= t;

@@ -130,8 +130,8 @@ std::optional<Planner::Decision> Planner::Admit(KeyId key, uint64_t offset, uint
   const uint64_t end = End(d.offset, d.length);
   size_t kept = 0;
   requested_.Visit(key, [&](uint32_t, const Range& r) {
-    const bool covered = !r.in_flight() && d.offset <= r.begin() && r.end <= end &&
-                         r.expires_s <= expires_s;
+    const bool covered =
+        !r.in_flight() && d.offset <= r.begin() && r.end <= end && r.expires_s <= expires_s;
     return r.expires_s <= now_s || covered || ++kept >= kRangesPerKey;
   });
   requested_.Add(key, {d.offset | Range::kInFlight, end, expires_s, 0});

@@ -53,9 +53,7 @@ class SlotHeap {
     Down(pos_[last], less);
   }
 
-  size_t MemoryBytes() const {
-    return (heap_.capacity() + pos_.capacity()) * sizeof(uint32_t);
-  }
+  size_t MemoryBytes() const { return (heap_.capacity() + pos_.capacity()) * sizeof(uint32_t); }
 
  private:
   void Place(size_t i, uint32_t slot) {

@@ -92,6 +92,7 @@ struct Reconciler::Impl {
                           CycleReport& report);
   void StoreError(const Status& status, CycleReport& report);
   void Loop() EXCLUDES(mu);
+  void RequestStop() EXCLUDES(mu);
   void Stop() EXCLUDES(mu);
   bool Stopping() EXCLUDES(mu) {
     base::MutexLock l(&mu);
@@ -146,6 +147,8 @@ void Reconciler::Start() {
   impl_->thread = std::thread([impl = impl_.get()] { impl->Loop(); });
 }
 
+void Reconciler::RequestStop() { impl_->RequestStop(); }
+
 void Reconciler::Stop() { impl_->Stop(); }
 
 CycleReport Reconciler::last_report() const {
@@ -153,12 +156,16 @@ CycleReport Reconciler::last_report() const {
   return impl_->last;
 }
 
-void Reconciler::Impl::Stop() {
+void Reconciler::Impl::RequestStop() {
   {
     base::MutexLock l(&mu);
     stop = true;
   }
   wake_cv.SignalAll();
+}
+
+void Reconciler::Impl::Stop() {
+  RequestStop();
   if (thread.joinable()) thread.join();
 }
 

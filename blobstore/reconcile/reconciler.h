@@ -73,6 +73,9 @@ class Reconciler {
   CycleReport RunCycle();
   // A named background thread running a cycle every interval until Stop (or destruction).
   void Start();
+  // Asks the thread to stop without waiting for it: a running cycle ends at its next listing
+  // request (interrupted), and no other starts. Stop asks and joins.
+  void RequestStop();
   void Stop();
   CycleReport last_report() const;
 

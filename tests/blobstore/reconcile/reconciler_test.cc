@@ -302,15 +302,14 @@ TEST_F(ReconcilerTest, ACycleInterruptedByStopKeepsTheLastCompleteReport) {
   ASSERT_EQ(complete.list_requests, 2u);
   const uint64_t cycles = Counter("shadowfs_reconcile_cycles_total");
 
-  // The thread's first cycle holds its first page until Stop has been called (Stop only sets a
-  // flag before joining; 300 ms of real time is ample for it to be set).
-  std::atomic<bool> held{false};
+  // The stop is asked for during the thread's first cycle's first page.
+  std::atomic<bool> asked{false};
   primary_.RunBeforeNthCall(BlobOp::kList, 1, [&] {
-    held = true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    reconciler->RequestStop();
+    asked = true;
   });
   reconciler->Start();
-  ASSERT_TRUE(PollUntil([&] { return held.load(); }));
+  ASSERT_TRUE(PollUntil([&] { return asked.load(); }));
   reconciler->Stop();
 
   EXPECT_EQ(primary_.calls(BlobOp::kList), 3) << "the interrupted cycle asked for its second page";
