@@ -48,14 +48,16 @@ void Accountant::Requested(KeyId key, uint64_t offset, uint64_t length, size_t e
   Record r;
   r.offset = offset;
   r.length = length;
+  r.key = key;
   r.expert = static_cast<uint8_t>(expert);
-  r.requested = now;
-  r.due_ms = Clamp32<std::chrono::milliseconds>(std::max(now, due) - now);
+  const auto second = std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count();
+  r.second = static_cast<uint32_t>(std::clamp<int64_t>(second, 0, UINT32_MAX));
+  r.due_ms = Clamp32<std::chrono::milliseconds>(std::max(now, due) - r.base());
   r.report_after_ms = Clamp32<std::chrono::milliseconds>(report_after);
-  KeyRecords& k = open_[key];
-  k.records.push_back(r);
-  Schedule(key, &k, now);  // the first Expire after the request works out the next event
-  ++records_;
+  // The first Expire after the request works out the next event.
+  r.look_ms =
+      static_cast<uint32_t>(std::chrono::floor<std::chrono::milliseconds>(now - r.base()).count());
+  due_.Push(open_.Add(key, r), Sooner());
   unread_bytes_ += length;
   for (ExpertAccounting* a : {&overall_, &For(expert)}) {
     a->prefetches++;
@@ -63,47 +65,50 @@ void Accountant::Requested(KeyId key, uint64_t offset, uint64_t length, size_t e
   }
 }
 
-void Accountant::Refused(KeyId key, uint64_t offset, uint64_t length) {
-  auto it = open_.find(key);
-  if (it == open_.end()) return;
-  auto& recs = it->second.records;
-  for (auto r = recs.begin(); r != recs.end(); ++r) {
-    if (r->offset != offset || r->length != length || r->finished()) continue;
-    for (ExpertAccounting* a : {&overall_, &For(r->expert)}) {
-      a->prefetches -= std::min<uint64_t>(a->prefetches, 1);
-      a->prefetched_bytes -= std::min(a->prefetched_bytes, length);
+uint32_t Accountant::FindUnfinished(KeyId key, uint64_t offset, const uint64_t* length) const {
+  uint32_t found = KeyedPool<Record>::kNone;
+  // The chain is newest first: the last match is the oldest.
+  open_.Visit(key, [&](uint32_t slot, const Record& r) {
+    if (r.offset == offset && !r.finished() && (length == nullptr || r.length == *length)) {
+      found = slot;
     }
-    unread_bytes_ -= std::min(unread_bytes_, length);
-    recs.erase(r);
-    --records_;
-    break;
+  });
+  return found;
+}
+
+void Accountant::Drop(uint32_t slot) {
+  due_.Remove(slot, Sooner());
+  open_.Remove(open_[slot].key, slot);
+}
+
+void Accountant::Refused(KeyId key, uint64_t offset, uint64_t length) {
+  const uint32_t slot = FindUnfinished(key, offset, &length);
+  if (slot == KeyedPool<Record>::kNone) return;
+  for (ExpertAccounting* a : {&overall_, &For(open_[slot].expert)}) {
+    a->prefetches -= std::min<uint64_t>(a->prefetches, 1);
+    a->prefetched_bytes -= std::min(a->prefetched_bytes, length);
   }
-  if (recs.empty()) open_.erase(it);
+  unread_bytes_ -= std::min(unread_bytes_, length);
+  Drop(slot);
 }
 
 void Accountant::Done(KeyId key, uint64_t offset, bool ok, uint64_t fetched,
                       base::WallTime finished) {
-  auto it = open_.find(key);
-  if (it == open_.end()) return;
-  auto& recs = it->second.records;
-  for (auto r = recs.begin(); r != recs.end(); ++r) {
-    if (r->offset != offset || r->finished()) continue;
-    if (!ok || (r->length == 0 && fetched == 0)) {
-      unread_bytes_ -= std::min(unread_bytes_, r->length - std::min(r->length, r->read_bytes));
-      recs.erase(r);
-      --records_;
-    } else {
-      if (r->length == 0) {  // the size was unknown when it was requested
-        r->length = fetched;
-        unread_bytes_ += fetched;
-        For(r->expert).prefetched_bytes += fetched;
-        overall_.prefetched_bytes += fetched;
-      }
-      r->finished_us = Clamp32<std::chrono::microseconds>(finished - r->requested, 1);
-    }
-    break;
+  const uint32_t slot = FindUnfinished(key, offset, nullptr);
+  if (slot == KeyedPool<Record>::kNone) return;
+  Record& r = open_[slot];
+  if (!ok || (r.length == 0 && fetched == 0)) {
+    unread_bytes_ -= std::min(unread_bytes_, r.length - std::min(r.length, r.read_bytes));
+    Drop(slot);
+    return;
   }
-  if (recs.empty()) open_.erase(it);
+  if (r.length == 0) {  // the size was unknown when it was requested
+    r.length = fetched;
+    unread_bytes_ += fetched;
+    For(r.expert).prefetched_bytes += fetched;
+    overall_.prefetched_bytes += fetched;
+  }
+  r.finished_us = Clamp32<std::chrono::microseconds>(finished - r.base(), 1);
 }
 
 bool Accountant::Read(KeyId key, uint64_t offset, uint64_t length, base::WallTime time,
@@ -112,51 +117,35 @@ bool Accountant::Read(KeyId key, uint64_t offset, uint64_t length, base::WallTim
   demand_bytes_ += length;
   bool covered = from_shadow && prefetched_recently;
   uint64_t covered_bytes = covered ? length : 0;
-  auto it = open_.find(key);
-  if (it == open_.end()) {
-    if (covered) {
-      ++covered_reads_;
-      covered_bytes_ += length;
-    }
-    return covered;
-  }
-  uint64_t end = length > kToEnd - offset ? kToEnd : offset + length;
-  auto& recs = it->second.records;
-  for (auto r = recs.begin(); r != recs.end();) {
-    uint64_t r_end = r->length == 0 ? kToEnd : r->offset + r->length;
-    uint64_t got = Overlap(offset, end, r->offset, r_end);
-    if (got == 0 && !(length == 0 && offset >= r->offset && offset < r_end)) {
-      ++r;
-      continue;
-    }
-    const bool finished = r->finished_by(time);
+  const uint64_t end = length > kToEnd - offset ? kToEnd : offset + length;
+  open_.Visit(key, [&](uint32_t slot, Record& r) {
+    uint64_t r_end = r.length == 0 ? kToEnd : r.offset + r.length;
+    uint64_t got = Overlap(offset, end, r.offset, r_end);
+    if (got == 0 && !(length == 0 && offset >= r.offset && offset < r_end)) return false;
+    const bool finished = r.finished_by(time);
     if (from_shadow && finished) {
       covered = true;
       covered_bytes += got;
     }
-    if (!r->was_read) {
-      r->was_read = true;
-      for (ExpertAccounting* a : {&overall_, &For(r->expert)}) {
+    if (!r.was_read) {
+      r.was_read = true;
+      for (ExpertAccounting* a : {&overall_, &For(r.expert)}) {
         a->useful_prefetches++;
         if (finished) a->timely_prefetches++;
       }
     }
     // Until a prefetch of unknown length is done, its bytes are not counted as useful (they may
     // not exist); its first read still counts for timeliness.
-    uint64_t cap = r->length - std::min(r->length, r->read_bytes);
+    uint64_t cap = r.length - std::min(r.length, r.read_bytes);
     uint64_t useful = std::min(got, cap);
-    r->read_bytes += useful;
+    r.read_bytes += useful;
     unread_bytes_ -= std::min(unread_bytes_, useful);
-    for (ExpertAccounting* a : {&overall_, &For(r->expert)}) a->useful_bytes += useful;
-    if (r->length != 0 && r->read_bytes >= r->length) {
-      Close(*r, /*expired=*/false, outcome);
-      r = recs.erase(r);
-      --records_;
-    } else {
-      ++r;
-    }
-  }
-  if (recs.empty()) open_.erase(it);
+    for (ExpertAccounting* a : {&overall_, &For(r.expert)}) a->useful_bytes += useful;
+    if (r.length == 0 || r.read_bytes < r.length) return false;
+    Close(r, /*expired=*/false, outcome);
+    due_.Remove(slot, Sooner());
+    return true;  // the pool frees it
+  });
   if (covered) {
     ++covered_reads_;
     covered_bytes_ += std::min(covered_bytes, length);
@@ -175,73 +164,45 @@ void Accountant::Close(Record& r, bool expired, const OutcomeFn& outcome) {
   r.reported = true;
 }
 
-void Accountant::Schedule(KeyId key, KeyRecords* k, base::WallTime when) {
-  if (k->scheduled != base::WallTime{} && k->scheduled <= when) return;
-  k->scheduled = when;
-  if (due_.size() >= 2 * open_.size() + 1024) {
-    std::erase_if(due_, [&](const Due& d) {
-      auto it = open_.find(d.key);
-      return it == open_.end() || it->second.scheduled != d.when;
-    });
-    std::make_heap(due_.begin(), due_.end(), std::greater<>());
-  }
-  due_.push_back({when, key});
-  std::push_heap(due_.begin(), due_.end(), std::greater<>());
-}
-
 void Accountant::Expire(base::WallTime now, std::chrono::nanoseconds report_after,
                         const OutcomeFn& outcome) {
-  // Only the keys with something due: a tick costs what it expires, not every open prefetch.
-  while (!due_.empty() && due_.front().when <= now) {
-    std::pop_heap(due_.begin(), due_.end(), std::greater<>());
-    const Due d = due_.back();
-    due_.pop_back();
-    auto it = open_.find(d.key);
-    if (it == open_.end() || it->second.scheduled != d.when) continue;  // stale
-    KeyRecords& k = it->second;
-    k.scheduled = base::WallTime{};
-    base::WallTime next = base::WallTime::max();
-    for (auto r = k.records.begin(); r != k.records.end();) {
-      const base::WallTime end = r->due() + horizon_;
-      if (end > now) {
-        const base::WallTime report = r->report_at(report_after);
-        if (!r->reported && report <= now) {
-          uint64_t useful = std::min(r->read_bytes, r->length);
-          if (outcome) outcome(useful, r->length - useful);
-          r->reported = true;
-        }
-        if (!r->reported) next = std::min(next, report);
-        next = std::min(next, end);
-        ++r;
-        continue;
-      }
-      Close(*r, /*expired=*/true, outcome);
-      r = k.records.erase(r);
-      --records_;
+  // Only the records with something due: a tick costs what it expires, not every open prefetch.
+  while (!due_.empty() && open_[due_.top()].look() <= now) {
+    const uint32_t slot = due_.top();
+    Record& r = open_[slot];
+    const base::WallTime end = r.due() + horizon_;
+    if (end <= now) {
+      Close(r, /*expired=*/true, outcome);
+      Drop(slot);
+      continue;
     }
-    if (k.records.empty()) {
-      open_.erase(it);
-    } else {
-      Schedule(d.key, &k, next);
+    const base::WallTime report = r.report_at(report_after);
+    if (!r.reported && report <= now) {
+      uint64_t useful = std::min(r.read_bytes, r.length);
+      if (outcome) outcome(useful, r.length - useful);
+      r.reported = true;
     }
+    const base::WallTime next = r.reported ? end : std::min(report, end);
+    due_.Remove(slot, Sooner());
+    r.look_ms = Clamp32<std::chrono::milliseconds>(next - r.base());
+    due_.Push(slot, Sooner());
   }
 }
 
 void Accountant::Forget(const std::vector<KeyId>& ids) {
   for (KeyId id : ids) {
-    auto it = open_.find(id);
-    if (it == open_.end()) continue;
-    // A recycled key was not read for longer than anything else: its prefetches are waste.
-    for (Record& r : it->second.records) Close(r, /*expired=*/true, nullptr);
-    records_ -= it->second.records.size();
-    open_.erase(it);
+    open_.Visit(id, [&](uint32_t slot, Record& r) {
+      // A recycled key was not read for longer than anything else: its prefetches are waste.
+      Close(r, /*expired=*/true, nullptr);
+      due_.Remove(slot, Sooner());
+      return true;
+    });
   }
 }
 
 size_t Accountant::MemoryBytes() const {
-  return sizeof(*this) + open_.bucket_count() * sizeof(void*) +
-         open_.size() * (32 + sizeof(KeyId) + sizeof(KeyRecords)) + due_.capacity() * sizeof(Due) +
-         records_ * sizeof(Record) + experts_.size() * 2 * sizeof(ExpertAccounting);
+  return sizeof(*this) + open_.MemoryBytes() + due_.MemoryBytes() +
+         experts_.size() * 2 * sizeof(ExpertAccounting);
 }
 
 Accounting Accountant::Snapshot() const {

@@ -20,12 +20,13 @@
 #include <cstdint>
 #include <functional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "blobstore/base/clock.h"
 #include "blobstore/base/metrics.h"
 #include "predict/engine.h"
+#include "predict/keyed_pool.h"
+#include "predict/slot_heap.h"
 #include "predict/types.h"
 
 namespace shadowfs::predict {
@@ -72,22 +73,27 @@ class Accountant {
   void ExportMetrics(base::MetricsRegistry* metrics);
 
  private:
-  // An open prefetch: 48 bytes (a busy engine keeps tens of thousands). Times other than the
-  // request are kept as distances from it.
+  // An open prefetch: 56 bytes (a busy engine keeps tens of thousands). Its times are kept as
+  // distances from the second it was requested in.
   struct Record {
     uint64_t offset = 0;
     uint64_t length = 0;  // 0: unknown until done
     uint64_t read_bytes = 0;
-    base::WallTime requested{};
-    uint32_t due_ms = 0;  // the expected read, if later: the horizon counts from it
+    uint32_t second = 0;  // the request's, since the epoch (until 2106)
+    uint32_t due_ms = 0;  // the expected read (the request, if that is later)
     // When the sink finished it, 0: not yet (clamped to about 71 minutes after the request).
     uint32_t finished_us = 0;
     uint32_t report_after_ms = 0;  // the least wait after `due` for the outcome's report
+    uint32_t look_ms = 0;          // when Expire next looks at it (its place in `due_`)
+    KeyId key = kNoKey;
+    uint32_t next = 0;  // owned by KeyedPool
     uint8_t expert = 0;
     bool was_read = false;
     bool reported = false;  // the outcome went to OutcomeFn
 
-    base::WallTime due() const { return requested + std::chrono::milliseconds(due_ms); }
+    base::WallTime base() const { return base::WallTime(std::chrono::seconds(second)); }
+    base::WallTime due() const { return base() + std::chrono::milliseconds(due_ms); }
+    base::WallTime look() const { return base() + std::chrono::milliseconds(look_ms); }
     // When the outcome is reported: `at_least` (or the record's own wait, if longer) after due.
     base::WallTime report_at(std::chrono::nanoseconds at_least) const {
       return due() + std::max(std::chrono::duration_cast<base::WallTime::duration>(at_least),
@@ -95,24 +101,24 @@ class Accountant {
     }
     bool finished() const { return finished_us != 0; }
     bool finished_by(base::WallTime t) const {
-      return finished() && requested + std::chrono::microseconds(finished_us) <= t;
+      return finished() && base() + std::chrono::microseconds(finished_us) <= t;
     }
   };
-  static_assert(sizeof(Record) <= 48, "an open prefetch's record grew");
-  // A key's open prefetches, and when they next need a look from Expire (zero: not queued).
-  struct KeyRecords {
-    std::vector<Record> records;
-    base::WallTime scheduled{};
-  };
-  struct Due {
-    base::WallTime when;
-    KeyId key;
-    bool operator>(const Due& o) const { return when > o.when; }
-  };
+  static_assert(sizeof(Record) <= 56, "an open prefetch's record grew");
+  // The order in which Expire looks at records; ties by slot.
+  auto Sooner() const {
+    return [this](uint32_t a, uint32_t b) {
+      const base::WallTime x = open_[a].look(), y = open_[b].look();
+      return x != y ? x < y : a < b;
+    };
+  }
   // Closes a record: its outcome goes to the planner and the wasted counters.
   void Close(Record& r, bool expired, const OutcomeFn& outcome);
-  // Queues a look at `key` at `when`, unless one is queued for earlier.
-  void Schedule(KeyId key, KeyRecords* k, base::WallTime when);
+  // Takes the record in `slot` out of the pool and the look queue.
+  void Drop(uint32_t slot);
+  // The slot of `key`'s oldest open record at `offset` not yet finished (and, unless `length` is
+  // nullptr, of that length), or KeyedPool::kNone.
+  uint32_t FindUnfinished(KeyId key, uint64_t offset, const uint64_t* length) const;
   ExpertAccounting& For(size_t expert) { return experts_[expert]; }
 
   const std::chrono::seconds horizon_;
@@ -124,12 +130,8 @@ class Accountant {
   uint64_t covered_reads_ = 0;
   uint64_t covered_bytes_ = 0;
   uint64_t unread_bytes_ = 0;
-  size_t records_ = 0;
-  std::unordered_map<KeyId, KeyRecords> open_;  // prefetches within their horizon
-  // A min-heap (std::push_heap with greater) of the keys in the order their records next need
-  // a look. A key rescheduled earlier or closed leaves a stale entry: skipped when it surfaces,
-  // and dropped when the heap is rebuilt, once the stale ones are about half of it.
-  std::vector<Due> due_;
+  KeyedPool<Record> open_;  // prefetches within their horizon
+  SlotHeap due_;            // every open prefetch, by when Expire next looks at it
 
   // What ExportMetrics sent last (counters only go up: it adds the differences).
   struct Exported {

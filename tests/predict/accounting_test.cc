@@ -48,6 +48,49 @@ TEST_F(AccountingTest, FinishingTimesKeepTheirOrderAtEveryDistance) {
   EXPECT_EQ(a.overall.timely_prefetches, 1u) << "key 2's first read came before it finished";
 }
 
+// The times count from the second the request was made in: one made late in a second keeps its
+// finish, horizon and report to the millisecond.
+TEST_F(AccountingTest, ARequestLateInASecondKeepsItsTimes) {
+  using std::chrono::milliseconds;
+  const base::WallTime t = kT0 + milliseconds(999);
+  acc_.Requested(1, 0, 100, 0, t);
+  acc_.Done(1, 0, true, 100, t + milliseconds(2));
+  EXPECT_FALSE(acc_.Read(1, 0, 10, t + milliseconds(1), true, false, outcome_));
+  EXPECT_TRUE(acc_.Read(1, 10, 10, t + milliseconds(2), true, false, outcome_));
+  acc_.Expire(t + seconds(30) - milliseconds(1), seconds(30), outcome_);
+  EXPECT_EQ(wasted_outcomes_, 0u) << "reported a millisecond early";
+  acc_.Expire(t + seconds(30), seconds(30), outcome_);
+  EXPECT_EQ(wasted_outcomes_, 80u);
+  acc_.Expire(t + seconds(600) - milliseconds(1), seconds(30), outcome_);
+  EXPECT_EQ(acc_.Snapshot().overall.wasted_bytes, 0u) << "expired a millisecond early";
+  acc_.Expire(t + seconds(600), seconds(30), outcome_);
+  EXPECT_EQ(acc_.Snapshot().overall.wasted_bytes, 80u);
+  EXPECT_EQ(acc_.unread_bytes(), 0u);
+}
+
+// Prefetches read whole, refused, failed or expired leave nothing behind: round after round of
+// them reuses the same memory.
+TEST_F(AccountingTest, ClosedPrefetchesLeaveNothingBehind) {
+  size_t after_first = 0;
+  for (int round = 0; round < 5; ++round) {
+    const base::WallTime t = kT0 + seconds(1000) * round;
+    for (KeyId k = 0; k < 1000; ++k) {
+      acc_.Requested(k, 0, 100, 0, t);
+      acc_.Requested(k, 100, 100, 1, t);
+      acc_.Requested(k, 200, 100, 1, t);
+      acc_.Refused(k, 200, 100);
+      acc_.Done(k, 0, true, 100, t);
+      acc_.Done(k, 100, k % 2 == 0, 100, t);
+      if (k % 3 == 0) acc_.Read(k, 0, 100, t + seconds(1), true, false, outcome_);
+    }
+    acc_.Expire(t + seconds(601), seconds(30), outcome_);
+    EXPECT_EQ(acc_.unread_bytes(), 0u);
+    if (round == 0) after_first = acc_.MemoryBytes();
+    EXPECT_EQ(acc_.MemoryBytes(), after_first) << "round " << round;
+  }
+  EXPECT_EQ(acc_.Snapshot().overall.prefetches, 2u * 1000 * 5);
+}
+
 TEST_F(AccountingTest, PrecisionCoverageAndTimeliness) {
   // Three prefetches of 100 bytes: one read whole in time, one read half and late, one never.
   acc_.Requested(1, 0, 100, 0, kT0);
