@@ -193,7 +193,7 @@ Result<size_t> FileData::Impl::ReadBase(uint64_t offset, std::span<char> out, bo
   }
   if (!s.version.exists) return size_t{0};
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto ctx = contexts.Take(offset / deps.store->chunk_size());
+    auto ctx = contexts.Take(offset);
     Result<shadow::ShadowRead> r = deps.store->Read(s.version.key, offset, out, *ctx);
     contexts.Return(std::move(ctx));
     if (!r.ok() || r->etag != s.version.etag) break;

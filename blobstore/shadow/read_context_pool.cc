@@ -4,11 +4,11 @@
 
 namespace shadowfs::shadow {
 
-std::unique_ptr<ReadContext> ReadContextPool::Take(uint64_t chunk) {
+std::unique_ptr<ReadContext> ReadContextPool::Take(uint64_t offset) {
   base::MutexLock lock(&mu_);
   if (idle_.empty()) return std::make_unique<ReadContext>(ReadContext::Use::kServing);
   auto it = std::find_if(idle_.begin(), idle_.end(),
-                         [chunk](const auto& c) { return c->cached_chunk() == chunk; });
+                         [offset](const auto& c) { return c->HoldsOffset(offset); });
   if (it == idle_.end()) it = idle_.end() - 1;
   std::unique_ptr<ReadContext> ctx = std::move(*it);
   idle_.erase(it);

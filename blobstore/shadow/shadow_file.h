@@ -57,6 +57,11 @@ class ReadContext {
   std::optional<uint32_t> cached_chunk() const {
     return cached_ ? std::optional<uint32_t>(cached_index_) : std::nullopt;
   }
+  // Whether that chunk holds byte `offset` of its blob (whatever the file's chunk size).
+  bool HoldsOffset(uint64_t offset) const {
+    const uint64_t start = uint64_t{cached_index_} * cached_header_.chunk_size;
+    return cached_ && offset >= start + cached_from_ && offset < start + cached_header_.chunk_size;
+  }
 
  private:
   friend class ShadowFile;

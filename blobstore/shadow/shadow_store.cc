@@ -267,6 +267,9 @@ Result<std::unique_ptr<ShadowStore>> ShadowStore::Open(ShadowStoreOptions option
                                                        base::ReuseScorer* scorer) {
   if (options.dir.empty()) return Status::InvalidArgument("shadow store: no directory given");
   SHADOWFS_RETURN_IF_ERROR(format::ValidateChunkSize(options.chunk_size));
+  if (options.promoted_chunk_size != 0) {
+    SHADOWFS_RETURN_IF_ERROR(format::ValidateChunkSize(options.promoted_chunk_size));
+  }
   auto impl = std::make_unique<Impl>(std::move(options), runtime, scorer);
   SHADOWFS_RETURN_IF_ERROR(MakeDir(impl->options.dir));
   // One process per store: each keeps its own in-memory index and Open clears tmp/, so a second

@@ -119,6 +119,12 @@ struct ShadowStoreOptions {
   // in bytes rather than reads so that one pass over a file counts once whatever the read size:
   // 2 leaves a file read once (a scan, a copy) compressed, and promotes what is read again.
   uint32_t promote_after_passes = 2;
+  // Promotion also splits chunks larger than this (a power of two; 0: keeps the shadow's size).
+  // A read of part of a chunk must verify all of it: with 1 MiB chunks a 128 KiB read costs
+  // 1.5x a plain file's, and the kernel's 1 MiB requests through FUSE, which end a quarter into
+  // a chunk, 1.35x; with 256 KiB chunks both about 1.25x (tests/bench/README.md). Cold shadows
+  // keep `chunk_size`, which compresses better and keeps the chunk index small.
+  uint32_t promoted_chunk_size = 256u << 10;
 };
 
 // A write intent (DESIGN.md section 5): an upload the filesystem owes the primary. Recorded in

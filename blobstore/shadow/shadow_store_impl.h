@@ -123,8 +123,11 @@ struct ShadowStore::Impl {
       std::optional<double> evict_below = std::nullopt) REQUIRES(mu_);
 
   // Promotion (shadow_store_promote.cc). NoteServedLocked runs on the read path: it counts
-  // `bytes` served from `e` and queues the key once the shadow is hot and has compressed chunks.
+  // `bytes` served from `e` and queues the key once the shadow is hot and not yet in its hot form:
+  // every chunk raw, of at most promoted_chunk_size (PromotedChunkSize).
   void NoteServedLocked(const std::string& key, IndexEntry& e, uint64_t bytes) REQUIRES(mu_);
+  uint32_t PromotedChunkSize(const ShadowFile& f) const;
+  bool Promoted(const ShadowFile& f, const ShadowStats& st) const;
   base::Status PromoteNow(const std::string& key) EXCLUDES(mu_, catalog_mu_);
   void PromoteLoop();
 

@@ -1,6 +1,8 @@
 // Promotion of hot shadows to raw chunks: noticed on the read path, done on the "shadow-promote"
 // thread (or by ShadowStore::Promote). Decompression is slower than the kernel's copy out of the
-// page cache, so a shadow that is read again and again is worth its raw size.
+// page cache, so a shadow that is read again and again is worth its raw size. Its chunks are
+// split to promoted_chunk_size on the way: a read verifies whole chunks, so smaller ones cost
+// less for reads smaller than a chunk or not aligned to one.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +28,19 @@ constexpr size_t kPromoteQueueMax = 64;
 
 }  // namespace
 
+uint32_t ShadowStore::Impl::PromotedChunkSize(const ShadowFile& f) const {
+  uint32_t size = options.promoted_chunk_size;
+  if (size == 0 || size >= f.chunk_size()) return f.chunk_size();
+  // No smaller than the format's chunk count allows (objects of terabytes).
+  while (size < f.chunk_size() && !format::ChunkCountFor(f.object_size(), size).ok()) size *= 2;
+  return size;
+}
+
+bool ShadowStore::Impl::Promoted(const ShadowFile& f, const ShadowStats& st) const {
+  return st.chunks_by_codec[static_cast<int>(Codec::kNone)] == st.present_chunks &&
+         PromotedChunkSize(f) == f.chunk_size();
+}
+
 void ShadowStore::Impl::NoteServedLocked(const std::string& key, IndexEntry& e, uint64_t bytes) {
   const uint64_t passes = options.promote_after_passes;
   if (passes == 0 || e.promote_queued) return;
@@ -33,7 +48,7 @@ void ShadowStore::Impl::NoteServedLocked(const std::string& key, IndexEntry& e, 
   // A leaf lock and a copy of a few counters: cheap next to the read that got us here.
   ShadowStats st = e.handle->file->stats();
   if (e.served < passes * std::max<uint64_t>(st.present_raw_bytes, 1)) return;
-  if (st.chunks_by_codec[static_cast<int>(Codec::kNone)] == st.present_chunks) return;
+  if (Promoted(*e.handle->file, st)) return;
   if (promote_queue_.size() >= kPromoteQueueMax) return;  // noticed again on a later read
   e.promote_queued = true;
   promote_queue_.push_back(key);
@@ -76,6 +91,7 @@ Status ShadowStore::Impl::PromoteNow(const std::string& key) {
   std::string etag;
   uint64_t reserve = 0;
   double value_raw = 0;
+  uint32_t chunk_size = 0;
   {
     base::MutexLock lock(&mu_);
     auto it = index_.find(key);
@@ -84,13 +100,14 @@ Status ShadowStore::Impl::PromoteNow(const std::string& key) {
     etag = it->second.info.etag;
     const ShadowFile& f = *old->file;
     ShadowStats st = f.stats();
-    if (st.chunks_by_codec[static_cast<int>(Codec::kNone)] == st.present_chunks) {
-      return Status::Ok();
-    }
+    if (Promoted(f, st)) return Status::Ok();
+    chunk_size = PromotedChunkSize(f);
+    const uint64_t split = f.chunk_size() / chunk_size;  // new chunks per old one
     // Every chunk raw, each perhaps after padding to a page boundary.
     reserve = RoundUpToBlock(format::HeaderSizeFor(key.size(), etag.size()) +
-                             uint64_t{format::kEntrySize} * f.chunk_count() + st.present_raw_bytes +
-                             st.present_chunks * format::MaxPadding(f.chunk_size())) +
+                             uint64_t{format::kEntrySize} * f.chunk_count() * split +
+                             st.present_raw_bytes +
+                             st.present_chunks * split * format::MaxPadding(chunk_size)) +
               kMetadataSlack;
     // What the shadow will be worth per byte once raw: the extra bytes save CPU, not a fetch,
     // so only shadows worth less than that may make room for them.
@@ -120,7 +137,7 @@ Status ShadowStore::Impl::PromoteNow(const std::string& key) {
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
       return base::ErrnoStatus(errno, "cannot create " + dir);
     }
-    ShadowOptions so{.chunk_size = file.chunk_size(), .codec = {.preferred = Codec::kNone}};
+    ShadowOptions so{.chunk_size = chunk_size, .codec = {.preferred = Codec::kNone}};
     SHADOWFS_ASSIGN_OR_RETURN(auto writer,
                               ShadowWriter::Create(path, key, etag, file.object_size(), so));
     ReadContext read_ctx;
@@ -144,7 +161,12 @@ Status ShadowStore::Impl::PromoteNow(const std::string& key) {
         continue;
       }
       SHADOWFS_RETURN_IF_ERROR(rs);
-      SHADOWFS_RETURN_IF_ERROR(writer->PutChunk(i, raw, codec_ctx));
+      const uint32_t split = file.chunk_size() / chunk_size;
+      for (uint32_t part = 0; uint64_t{part} * chunk_size < raw.size(); ++part) {
+        const uint32_t index = i * split + part;
+        SHADOWFS_RETURN_IF_ERROR(writer->PutChunk(
+            index, raw.subspan(size_t{part} * chunk_size, writer->chunk_length(index)), codec_ctx));
+      }
     }
     return writer->Commit();
   }();

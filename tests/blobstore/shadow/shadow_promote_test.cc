@@ -260,6 +260,53 @@ TEST_F(ShadowPromoteTest, KilledDuringPromotionTheStoreReopensConsistent) {
               saw_lz4);
 }
 
+// A hot shadow's chunks are split to promoted_chunk_size: a partial shadow keeps exactly what it
+// had (an old chunk's absence is its parts' absence), a short last chunk stays short, and a
+// shadow stored raw at fill (incompressible) but in large chunks is promoted too, once hot.
+TEST_F(ShadowPromoteTest, PromotionSplitsLargeChunksAndKeepsWhatIsMissing) {
+  constexpr uint32_t kBig = 4 * kTestChunk;
+  options_.chunk_size = kBig;
+  options_.promoted_chunk_size = kTestChunk;
+  options_.promote_after_passes = 2;
+  Reopen();
+  const size_t size = 10 * kBig + 5000;  // the last old chunk: one whole new chunk and 904 bytes
+  const std::string text = testing::TextBytes(size, 3);
+  ASSERT_TRUE(store_->Fill("t", "e", size, 0, std::string_view(text).substr(0, 3 * kBig), {}).ok());
+  ASSERT_TRUE(
+      store_->Fill("t", "e", size, 9 * kBig, std::string_view(text).substr(9 * kBig), {}).ok());
+  ASSERT_EQ(store_->Find("t")->chunks_present, 5u);
+  ASSERT_TRUE(store_->Promote("t").ok());
+  auto info = store_->Find("t");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->chunk_size, kTestChunk);
+  EXPECT_EQ(info->chunk_count, 42u);
+  EXPECT_EQ(info->chunks_present, 3u * 4 + 4 + 2);
+  EXPECT_TRUE(AllRaw("t"));
+  EXPECT_EQ(ReadRange(*store_, "t", 0, 3 * kBig).bytes, text.substr(0, 3 * kBig));
+  EXPECT_EQ(ReadRange(*store_, "t", 9 * kBig, size).bytes, text.substr(9 * kBig));
+  auto gap = ReadRange(*store_, "t", 3 * kBig - 10, 20);
+  EXPECT_EQ(gap.read.miss, Miss::kPartial);
+  EXPECT_EQ(gap.read.first_missing_chunk, 12u);
+  ASSERT_TRUE(store_->Promote("t").ok());  // already in its hot form
+  EXPECT_EQ(Counter("shadowfs_shadow_promotions_total"), 1u);
+
+  // Incompressible: raw from the start, in 16 KiB chunks; hot after two passes.
+  const std::string random = FillRandom("r", 8 * kBig);
+  ASSERT_EQ(store_->Find("r")->chunk_size, kBig);
+  ASSERT_TRUE(AllRaw("r"));
+  for (int pass = 0; pass < 3; ++pass)
+    EXPECT_EQ(ReadRange(*store_, "r", 0, 8 * kBig).bytes, random);
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (store_->Find("r")->chunk_size != kTestChunk &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);  // polling interval, not a wait for the condition
+  }
+  EXPECT_EQ(store_->Find("r")->chunk_size, kTestChunk);
+  EXPECT_TRUE(AllRaw("r"));
+  EXPECT_EQ(ReadRange(*store_, "r", 0, 8 * kBig).bytes, random);
+  EXPECT_EQ(store_->used_bytes(), testing::DiskUsage(options_.dir));
+}
+
 TEST_F(ShadowPromoteTest, ACorruptChunkFoundWhilePromotingIsDroppedNotCopied) {
   const size_t size = 16 * kTestChunk;
   const std::string data = FillText("k", size);
