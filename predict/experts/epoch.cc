@@ -10,7 +10,7 @@ namespace {
 constexpr std::string_view kFormat = "shadowfs.predict.epoch";
 constexpr uint32_t kVersion = 1;
 constexpr uint64_t kSeed = 0xe90c;
-constexpr double kFirstPassEvidence = 4;  // members read for a confidence of 1/2
+constexpr double kFirstPassEvidence = 2;  // members read for a confidence of 1/2
 constexpr double kFirstPassFloor = 8;     // members read before a first pass is a set at all
 constexpr double kReproposeGain = 0.05;   // score gained since the last proposals
 
@@ -32,20 +32,21 @@ size_t EpochExpert::IndexOf(const Dir& d, KeyId key) const {
   return static_cast<size_t>(it - d.members.begin());
 }
 
-bool EpochExpert::Relist(Dir* d, std::string_view dir, int64_t now) {
+EpochExpert::Listing EpochExpert::Relist(Dir* d, std::string_view dir, int64_t now, bool charge) {
   d->listed_at = now;
-  if (names_ == nullptr) return false;
+  if (names_ == nullptr) return Listing::kFailed;
   // Over the listing budget, or Unavailable (being listed in the background): ask again in a
   // second, not after relist_after.
   const int64_t soon = now - options_.relist_after.count() + 1;
-  if (!budget_.Take(now)) {
+  if (charge && !budget_.Take(now)) {
     d->listed_at = soon;
-    return false;
+    return Listing::kRefused;
   }
   auto listed = names_->ListDirectory(dir, options_.max_members);
   if (!listed.ok()) {
-    if (listed.status().code() == base::StatusCode::kUnavailable) d->listed_at = soon;
-    return false;
+    if (listed.status().code() != base::StatusCode::kUnavailable) return Listing::kFailed;
+    d->listed_at = soon;
+    return Listing::kPending;
   }
   std::vector<KeyId> members;
   members.reserve(listed->size());
@@ -81,7 +82,7 @@ bool EpochExpert::Relist(Dir* d, std::string_view dir, int64_t now) {
   d->proposed_unread = proposed_unread;
   d->cursor = 0;
   d->listed = true;
-  return true;
+  return Listing::kDone;
 }
 
 void EpochExpert::StartPass(Dir* d, std::string_view dir, int64_t now) {
@@ -149,14 +150,17 @@ void EpochExpert::Observe(const Access& access, std::vector<Candidate>* out) {
     if (++h->opens < options_.min_opens_to_track || now < h->list_after) return;
     // Hot: tracked once listed. Until then (the mount lists in the background and answers
     // Unavailable meanwhile) the heat keeps counting its opens, and the listing is asked again
-    // in a second, or after relist_after when it failed.
+    // at its next open (free: it is being listed), in a second when over the budget, or after
+    // relist_after when it failed.
     const std::array<KeyId, kHeatKeys> recent = h->recent;
     const size_t known = std::min<size_t>(h->opens, kHeatKeys);
     const int64_t start = h->window_start;
     Dir fresh;
     fresh.pass_start = start;
-    if (!Relist(&fresh, dir, now)) {
-      h->list_after = fresh.listed_at + options_.relist_after.count();
+    const Listing listing = Relist(&fresh, dir, now, /*charge=*/!h->asked);
+    if (listing != Listing::kDone) {
+      h->asked = listing == Listing::kPending;
+      h->list_after = h->asked ? now : fresh.listed_at + options_.relist_after.count();
       return;
     }
     heat_.Erase(h);
@@ -174,7 +178,8 @@ void EpochExpert::Observe(const Access& access, std::vector<Candidate>* out) {
     }
     return;
   }
-  if (!d->listed && now - d->listed_at >= options_.relist_after.count() && !Relist(d, dir, now)) {
+  if (!d->listed && now - d->listed_at >= options_.relist_after.count() &&
+      Relist(d, dir, now) != Listing::kDone) {
     return;
   }
   if (!d->listed) return;

@@ -7,7 +7,8 @@
 // few read twice; a data set's first epoch, a build's first compile). Score is its estimate that
 // an unread member is read within the horizon: the pass's read rate against what is left, times
 // a confidence that grows with the passes seen (in the first pass, with the members read so far:
-// k / (k + 4), at most 0.95). Members
+// k / (k + 2), at most 0.95: a cold engine prefetches at p >= 0.8, which a quarter of a
+// 40-member directory then reaches). Members
 // proposed at a lower score are proposed again once it has grown by 0.05; in a first pass only
 // members of at most one window (1 MiB) are proposed. Members come from
 // NamespaceView::ListDirectory, asked when a directory starts being read intensely
@@ -45,9 +46,10 @@ class EpochExpert final : public Expert {
     size_t max_members = 16384;
     std::chrono::seconds relist_after{60};  // a failed listing is retried after this
     // A directory is tracked (listed) once it had this many opens within `track_window`: a
-    // pass over a set is intense; scattered opens never list anything.
-    uint32_t min_opens_to_track = 16;
-    std::chrono::seconds track_window{60};
+    // pass over a set is intense (a build's first compile opens a header of each of its
+    // directories every second or so); scattered opens never list anything.
+    uint32_t min_opens_to_track = 8;
+    std::chrono::seconds track_window{15};
     size_t max_candidate_dirs = 1024;
     double listings_per_second = 4;  // at most, averaged; bursts of 16
     size_t max_candidates = 16;
@@ -97,6 +99,7 @@ class EpochExpert final : public Expert {
     uint32_t opens = 0;
     int64_t window_start = 0;
     int64_t list_after = 0;  // hot, but its listing was not there yet: asked again from then
+    bool asked = false;      // its listing was asked for and is pending
     std::array<KeyId, kHeatKeys> recent{};
   };
   static bool Bit(const std::vector<uint64_t>& bits, size_t i) {
@@ -104,8 +107,15 @@ class EpochExpert final : public Expert {
   }
   static void SetBit(std::vector<uint64_t>* bits, size_t i) { (*bits)[i / 64] |= 1ull << (i % 64); }
 
-  // Lists `dir` into d->members, keeping the read bits of members still there.
-  bool Relist(Dir* d, std::string_view dir, int64_t now);
+  enum class Listing {
+    kDone,
+    kPending,  // being listed (Unavailable): there soon, asking again costs nothing
+    kRefused,  // over the listing budget
+    kFailed,
+  };
+  // Lists `dir` into d->members, keeping the read bits of members still there. `charge`: the
+  // ask counts against the listing budget (a listing already asked for does not).
+  Listing Relist(Dir* d, std::string_view dir, int64_t now, bool charge = true);
   void StartPass(Dir* d, std::string_view dir, int64_t now);
   void ClearProposed(Dir* d, int64_t now);
   double UnreadScore(const Dir& d, int64_t now) const;
