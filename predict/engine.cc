@@ -75,7 +75,7 @@ void Engine::Impl::Featurize(KeyId key, base::WallTime now, Features* x) const {
 
 void Engine::Impl::Label(const LabelQueue::Pending& p, bool label) {
   p.features.Unpack(&label_features);
-  learner.Update(label_features, label, p.probability);
+  learner.Update(label_features, label, p.probability());
 }
 
 void Engine::Impl::HitDelay::Add(double d) {
@@ -149,7 +149,7 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
     double p;
     if (pending != nullptr && now - pending->created() < kRescoreAfter) {
       // Scored a moment ago (experts re-propose the same ranges read after read): reuse it.
-      p = pending->probability;
+      p = pending->probability();
       pending->features.Unpack(&x);
     } else {
       Featurize(c.key, now, &x);

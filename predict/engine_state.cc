@@ -114,7 +114,7 @@ std::vector<Prediction> Engine::Top(std::string_view prefix, size_t limit) {
     if (name.empty() || name.substr(0, prefix.size()) != prefix) return;
     auto [it, added] = index.emplace(p.key, out.size());
     if (!added) {
-      if (out[it->second].probability >= p.probability) return;
+      if (out[it->second].probability >= p.probability()) return;
     } else {
       out.emplace_back();
     }
@@ -122,7 +122,7 @@ std::vector<Prediction> Engine::Top(std::string_view prefix, size_t limit) {
     pred.key = std::string(name);
     pred.offset = p.offset;
     pred.length = p.length;
-    pred.probability = p.probability;
+    pred.probability = p.probability();
     pred.experts.clear();
     for (size_t i = 0; i < m.experts.size() && i < p.features.size(); ++i) {
       if (p.features[i] > 0) pred.experts.emplace_back(m.experts[i]->name(), p.features[i]);

@@ -74,7 +74,7 @@ void LabelQueue::Add(KeyId key, uint64_t offset, uint64_t length, double probabi
   p.key = key;
   p.offset = offset;
   p.length = length;
-  p.probability = static_cast<float>(probability);
+  p.probability_q = static_cast<uint16_t>(std::lround(std::clamp(probability, 0.0, 1.0) * 65535));
   p.deadline = std::max(deadline, now);
   const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(p.deadline - now);
   p.window_ms = static_cast<uint32_t>(std::min<int64_t>(window.count(), UINT32_MAX));

@@ -38,7 +38,8 @@ namespace shadowfs::predict {
 // 0).
 class PackedFeatures {
  public:
-  static constexpr size_t kMax = 16;
+  // The engine's 7 experts and 3 extras fit (EngineTest checks it): a Pending stays 56 bytes.
+  static constexpr size_t kMax = 11;
   PackedFeatures() = default;
   explicit PackedFeatures(const Features& x);
   void Unpack(Features* x) const;  // reuses x's storage
@@ -52,23 +53,25 @@ class PackedFeatures {
 
 class LabelQueue {
  public:
-  // 64 bytes: the range, the deadline, and the prediction's creation as its distance from the
-  // deadline (at most the horizon, in milliseconds).
+  // 56 bytes: the range, the deadline, the prediction's creation as its distance from the
+  // deadline (at most the horizon, in milliseconds), its probability in 16 bits.
   struct Pending {
     uint64_t offset = 0;
     uint64_t length = 0;  // 0: to the end
     base::WallTime deadline{};
     KeyId key = kNoKey;
-    float probability = 0;
-    uint32_t window_ms = 0;  // deadline - created
-    uint32_t order = 0;      // when it was added (a counter): ties between equal deadlines
-    uint32_t next = 0;       // owned by KeyedPool
-    bool hit = false;        // read before the deadline
-    uint8_t proposer = 0;    // the expert that proposed it (the engine's index)
+    uint32_t window_ms = 0;      // deadline - created
+    uint32_t order = 0;          // when it was added (a counter): ties between equal deadlines
+    uint32_t next = 0;           // owned by KeyedPool
+    uint16_t probability_q = 0;  // probability * 65535, rounded
+    bool hit = false;            // read before the deadline
+    uint8_t proposer = 0;        // the expert that proposed it (the engine's index)
     PackedFeatures features;
 
     base::WallTime created() const { return deadline - std::chrono::milliseconds(window_ms); }
+    double probability() const { return probability_q / 65535.0; }
   };
+  static_assert(sizeof(Pending) <= 56, "an open prediction's record grew");
   using LabelFn = std::function<void(const Pending& p, bool label)>;
   // Called for each prediction a read proves right, with how long after the prediction it came.
   using HitFn = std::function<void(const Pending& p, std::chrono::nanoseconds delay)>;

@@ -1,6 +1,12 @@
 #include "predict/labels.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include <gtest/gtest.h>
+
+#include "predict/experts/all.h"
+#include "predict/learner.h"
 
 namespace shadowfs::predict {
 namespace {
@@ -33,6 +39,25 @@ TEST(PackedFeaturesTest, ClampsToTheUnitRangeAndKeepsAtMostKMax) {
 }
 
 // The queue gives a prediction's features back, unpacked, with its label.
+// Every feature of the engine's default experts fits a pending prediction, none is dropped.
+TEST(PackedFeaturesTest, TheEnginesFeaturesFit) {
+  KeyTable keys(16);
+  const size_t experts = MakeExperts(ExpertsOptions{}, &keys, nullptr).size();
+  EXPECT_LE(experts + Learner::kExtraFeatures, PackedFeatures::kMax);
+}
+
+// A prediction's probability is kept in 16 bits: to within half a step of 1/65535.
+TEST(LabelQueueTest, AProbabilityIsKeptToWithinHalfAStep) {
+  LabelQueue q(16, 4);
+  const base::WallTime t0(std::chrono::seconds(1'700'000'000));
+  for (double p : {0.0, 1e-6, 0.123456, 0.8, 0.999999, 1.0, 1.5}) {
+    double got = -1;
+    q.Add(1, 0, 10, p, t0, t0, {}, nullptr);
+    q.Expire(t0, [&](const LabelQueue::Pending& pending, bool) { got = pending.probability(); });
+    EXPECT_NEAR(got, std::min(p, 1.0), 0.5 / 65535) << p;
+  }
+}
+
 TEST(LabelQueueTest, LabelsCarryTheirFeatures) {
   LabelQueue q(16, 4);
   const base::WallTime t0(seconds(1000));
@@ -149,7 +174,7 @@ TEST(LabelQueueTest, MemoryFollowsWhatIsOpen) {
   }
   EXPECT_LE(q.size(), 200u);
   EXPECT_LT(q.MemoryBytes(), 64u * 1024) << "about 100 open predictions of 80 bytes each";
-  EXPECT_EQ(sizeof(LabelQueue::Pending), 64u);
+  EXPECT_EQ(sizeof(LabelQueue::Pending), 56u);
 }
 
 // Predictions labelled before their deadline (hits of long windows) leave nothing in the queue:
