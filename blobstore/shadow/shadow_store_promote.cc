@@ -30,7 +30,8 @@ constexpr size_t kPromoteQueueMax = 64;
 
 uint32_t ShadowStore::Impl::PromotedChunkSize(const ShadowFile& f) const {
   uint32_t size = options.promoted_chunk_size;
-  if (size == 0 || size >= f.chunk_size()) return f.chunk_size();
+  // A blob that fits one chunk of the smaller size is one chunk either way.
+  if (size == 0 || size >= f.chunk_size() || f.object_size() <= size) return f.chunk_size();
   // No smaller than the format's chunk count allows (objects of terabytes).
   while (size < f.chunk_size() && !format::ChunkCountFor(f.object_size(), size).ok()) size *= 2;
   return size;
