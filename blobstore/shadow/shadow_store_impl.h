@@ -123,11 +123,10 @@ struct ShadowStore::Impl {
       std::optional<double> evict_below = std::nullopt) REQUIRES(mu_);
 
   // Promotion (shadow_store_promote.cc). NoteServedLocked runs on the read path: it counts
-  // `bytes` served from `e` and queues the key once the shadow is hot and not yet in its hot form:
-  // every chunk raw, of at most promoted_chunk_size (PromotedChunkSize).
+  // `bytes` served from `e` and queues the key once the shadow is hot and has compressed chunks.
   void NoteServedLocked(const std::string& key, IndexEntry& e, uint64_t bytes) REQUIRES(mu_);
+  // The chunk size of `f` once promoted.
   uint32_t PromotedChunkSize(const ShadowFile& f) const;
-  bool Promoted(const ShadowFile& f, const ShadowStats& st) const;
   base::Status PromoteNow(const std::string& key) EXCLUDES(mu_, catalog_mu_);
   void PromoteLoop();
 

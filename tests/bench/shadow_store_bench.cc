@@ -2,7 +2,7 @@
 // chunk decode and verification, hit accounting) against pread of a plain local file holding the
 // same bytes, both page-cache warm, for: a compressible shadow stored lz4 (the store's default),
 // the same shadow after ShadowStore::Promote rewrote it raw (in smaller chunks), and
-// incompressible data (stored raw from the start, then promoted: its chunks split). Prints a
+// incompressible data (stored raw from the start, never promoted). Prints a
 // Markdown table for tests/bench/README.md. Both thread CPU time (immune to other processes on a
 // shared machine) and wall time are given. Usage: shadow_store_bench [scratch_dir] (default:
 // $TMPDIR or /tmp).
@@ -174,10 +174,6 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr, "promotion of 100 MiB took %.2f s wall\n", secs);
     } else {
       Rows(store, c.key, c.data, plain_path, "random (incompressible)");
-      // Raw already, but in 1 MiB chunks: promotion splits them.
-      s = store.Promote(c.key);
-      if (!s.ok()) Die(s.ToString());
-      Rows(store, c.key, c.data, plain_path, "random, promoted (hot)");
     }
     std::filesystem::remove(plain_path);
   }
