@@ -14,6 +14,7 @@ constexpr size_t kPendingPerKey = 4;
 constexpr size_t kMaxPending = 1 << 16;
 constexpr auto kMinLabelWindow = std::chrono::seconds(2);
 constexpr auto kRescoreAfter = std::chrono::seconds(1);
+constexpr double kFeatureStep = 1.0 / 255;  // PackedFeatures' resolution
 constexpr double kLabelWindowFactor = 8;
 constexpr double kHitDelayWeight = 0.02;  // of each new right prediction in the average
 
@@ -147,8 +148,12 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
       return *window;
     };
     double p;
-    if (pending != nullptr && now - pending->created() < kRescoreAfter) {
-      // Scored a moment ago (experts re-propose the same ranges read after read): reuse it.
+    // Scored a moment ago (experts re-propose the same ranges read after read): reuse it, unless
+    // its proposer is more confident now (a run one file longer: the next file, proposed again
+    // as the one right ahead).
+    const bool grew = pending != nullptr && from[i] < experts.size() &&
+                      c.score > pending->features[from[i]] + kFeatureStep;
+    if (pending != nullptr && now - pending->created() < kRescoreAfter && !grew) {
       p = pending->probability();
       pending->features.Unpack(&x);
     } else {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <set>
 
 #include "blobstore/base/runtime.h"
@@ -50,6 +51,38 @@ class EngineTest : public ::testing::Test {
     sink_.engine = e->get();
     (*e)->AttachSink(&sink_);
     return std::move(*e);
+  }
+
+  // An engine with the experts `make` builds; the sink attached if `attach`.
+  using ExpertsFn = std::function<std::vector<std::unique_ptr<Expert>>(KeyTable*)>;
+  std::unique_ptr<Engine> MakeWith(const ExpertsFn& make, bool attach) {
+    EngineDeps deps;
+    deps.runtime = rt_.runtime();
+    auto e = Engine::CreateWithExperts(EngineOptions{}, deps,
+                                       [&](KeyTable* keys, NamespaceView*) { return make(keys); });
+    EXPECT_TRUE(e.ok()) << e.status().ToString();
+    if (!e.ok()) return nullptr;
+    if (attach) {
+      sink_.engine = e->get();
+      (*e)->AttachSink(&sink_);
+    }
+    return std::move(*e);
+  }
+
+  // An engine with the expert X (made from the key table), after a FakeSuccessor if
+  // `with_successor`; *expert points at it.
+  template <typename X>
+  std::unique_ptr<Engine> MakeWithExpert(X** expert, bool with_successor, bool attach) {
+    return MakeWith(
+        [&](KeyTable* keys) {
+          std::vector<std::unique_ptr<Expert>> v;
+          if (with_successor) v.push_back(std::make_unique<fakes::FakeSuccessor>(keys));
+          auto x = std::make_unique<X>(keys);
+          *expert = x.get();
+          v.push_back(std::move(x));
+          return v;
+        },
+        attach);
   }
 
   // Opens and reads `key` whole (100 bytes), one second after the previous read. `length` 0: an
@@ -148,19 +181,24 @@ TEST_F(EngineTest, CachedOpensTeachTheModelsButAreNotDemandReads) {
 }
 
 // An expert that always expects the next 100 bytes of the file just read, sure of it.
-class NextRangeExpert final : public Expert {
+// An expert without state: nothing to forget, save or load.
+class StatelessExpert : public Expert {
  public:
-  std::string_view name() const override { return "next_range"; }
-  void Observe(const Access& a, std::vector<Candidate>* out) override {
-    out->push_back({a.key, a.offset + 100, 100, 1.0, a.time});
-  }
-  double Score(KeyId, base::WallTime) const override { return 1.0; }
   void Forget(const std::vector<KeyId>&) override {}
   size_t MemoryBytes() const override { return 0; }
   std::string Save(const std::function<std::string_view(KeyId)>&) const override { return ""; }
   base::Status Load(std::string_view, const std::function<KeyId(std::string_view)>&) override {
     return base::Status::Ok();
   }
+};
+
+class NextRangeExpert final : public StatelessExpert {
+ public:
+  std::string_view name() const override { return "next_range"; }
+  void Observe(const Access& a, std::vector<Candidate>* out) override {
+    out->push_back({a.key, a.offset + 100, 100, 1.0, a.time});
+  }
+  double Score(KeyId, base::WallTime) const override { return 1.0; }
 };
 
 // With a reader that has its own readahead (the mount), the open file's next ranges are left to
@@ -237,7 +275,7 @@ TEST_F(EngineTest, LabelsComeAFewTimesTheProposersUsualDelayAfterAPrediction) {
 
 // Scores one key and says its read may take `within` to come (as the epoch expert says of a
 // shuffled pass's unread members); proposes nothing.
-class PatientExpert final : public Expert {
+class PatientExpert final : public StatelessExpert {
  public:
   explicit PatientExpert(KeyTable* keys) : keys_(keys) {}
   std::string_view name() const override { return "patient"; }
@@ -245,12 +283,6 @@ class PatientExpert final : public Expert {
   double Score(KeyId key, base::WallTime) const override { return Mine(key) ? 0.5 : 0; }
   std::chrono::seconds Within(KeyId key, base::WallTime) const override {
     return Mine(key) ? within : seconds(0);
-  }
-  void Forget(const std::vector<KeyId>&) override {}
-  size_t MemoryBytes() const override { return 0; }
-  std::string Save(const std::function<std::string_view(KeyId)>&) const override { return ""; }
-  base::Status Load(std::string_view, const std::function<KeyId(std::string_view)>&) override {
-    return base::Status::Ok();
   }
   std::string key;
   seconds within{0};
@@ -266,18 +298,8 @@ class PatientExpert final : public Expert {
 // patient expert's score means "not read".
 TEST_F(EngineTest, APredictionWaitsAsLongAsAnyExpertScoringItSays) {
   PatientExpert* patient = nullptr;
-  EngineDeps deps;
-  deps.runtime = rt_.runtime();
-  auto made = Engine::CreateWithExperts(EngineOptions{}, deps, [&](KeyTable* keys, NamespaceView*) {
-    std::vector<std::unique_ptr<Expert>> v;
-    v.push_back(std::make_unique<fakes::FakeSuccessor>(keys));
-    auto p = std::make_unique<PatientExpert>(keys);
-    patient = p.get();
-    v.push_back(std::move(p));
-    return v;
-  });
-  ASSERT_TRUE(made.ok());
-  std::unique_ptr<Engine> e = std::move(*made);
+  std::unique_ptr<Engine> e = MakeWithExpert(&patient, /*with_successor=*/true, /*attach=*/false);
+  ASSERT_NE(e, nullptr);
   Cycle(e.get(), 3);  // right predictions read 1 s after they are made: windows of about 8 s
   rt_.fake_clock()->Advance(seconds(20));
   e->Tick();
@@ -301,6 +323,50 @@ TEST_F(EngineTest, APredictionWaitsAsLongAsAnyExpertScoringItSays) {
   rt_.fake_clock()->Advance(seconds(30));
   e->Tick();
   EXPECT_GT(e->accounting().labelled_predictions, before) << "the usual window: long passed";
+}
+
+// Proposes "next" at `score` on every read.
+class ScriptedExpert final : public StatelessExpert {
+ public:
+  explicit ScriptedExpert(KeyTable* keys) : keys_(keys) {}
+  std::string_view name() const override { return "scripted"; }
+  void Observe(const Access& a, std::vector<Candidate>* out) override {
+    const KeyId next = keys_->Intern("next");
+    keys_->SetObject(next, 100, "etag-next");
+    out->push_back({next, 0, 0, score, a.time});
+  }
+  double Score(KeyId, base::WallTime) const override { return 0; }
+  double score = 0;
+
+ private:
+  KeyTable* keys_;
+};
+
+// A range scored a moment ago keeps its probability (experts propose the same ranges read after
+// read), unless its proposer is more confident now: a run of files one longer makes the next
+// file worth a prefetch at once, not a second later.
+TEST_F(EngineTest, AProposalWhoseScoreGrewIsScoredAgainAtOnce) {
+  ScriptedExpert* scripted = nullptr;
+  std::unique_ptr<Engine> e = MakeWithExpert(&scripted, /*with_successor=*/false, /*attach=*/true);
+  ASSERT_NE(e, nullptr);
+  for (double score : {0.3, 0.3, 0.99}) {
+    scripted->score = score;
+    rt_.fake_clock()->Advance(std::chrono::milliseconds(100));
+    AccessEvent ev;
+    ev.key = std::make_shared<const std::string>("x" + std::to_string(sink_.offers.size()));
+    ev.object_size = 100;
+    ev.length = 100;
+    ev.time = rt_.fake_clock()->Now();
+    ev.first_read = true;
+    e->Observe(ev);
+    if (score < 0.5) {
+      EXPECT_TRUE(sink_.offers.empty()) << "not at " << score;
+    }
+  }
+  ASSERT_EQ(sink_.offers.size(), 1u);
+  EXPECT_EQ(sink_.offers[0].key, "next");
+  EXPECT_GE(sink_.offers[0].probability, 0.8);
+  sink_.engine = nullptr;
 }
 
 TEST_F(EngineTest, WithPrefetchOffItLearnsButOffersNothing) {
