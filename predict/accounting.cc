@@ -183,9 +183,8 @@ void Accountant::Expire(base::WallTime now, std::chrono::nanoseconds report_afte
       r.reported = true;
     }
     const base::WallTime next = r.reported ? end : std::min(report, end);
-    due_.Remove(slot, Sooner());
     r.look_ms = Clamp32<std::chrono::milliseconds>(next - r.base());
-    due_.Push(slot, Sooner());
+    due_.Update(slot, Sooner());
   }
 }
 

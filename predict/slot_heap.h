@@ -5,7 +5,8 @@
 // this one holds 4 bytes per record and 4 per slot.
 //
 // The order is the caller's: every call that moves entries takes `less(a, b)`, true when slot a
-// comes before slot b (a strict weak order that must not change while both are in the heap).
+// comes before slot b (a strict weak order that must not change while both are in the heap, except
+// for a slot passed to Update right after its key changed).
 // Not thread-safe: owned by its user, under the engine's mutex.
 #pragma once
 
@@ -51,6 +52,15 @@ class SlotHeap {
     Place(i, last);
     Up(i, less);
     Down(pos_[last], less);
+  }
+
+  // Moves `slot` to its place after its key changed (nothing if it is not in the heap).
+  template <typename Less>
+  void Update(uint32_t slot, const Less& less) {
+    if (!contains(slot)) return;
+    const size_t i = pos_[slot];
+    Up(i, less);
+    Down(pos_[slot], less);
   }
 
   size_t MemoryBytes() const { return (heap_.capacity() + pos_.capacity()) * sizeof(uint32_t); }

@@ -90,6 +90,7 @@ Status ShadowStore::Impl::PromoteNow(const std::string& key) {
   uint64_t reserve = 0;
   double value_raw = 0;
   uint32_t chunk_size = 0;
+  uint32_t split = 1;  // new chunks per old one
   {
     base::MutexLock lock(&mu_);
     auto it = index_.find(key);
@@ -102,12 +103,12 @@ Status ShadowStore::Impl::PromoteNow(const std::string& key) {
       return Status::Ok();
     }
     chunk_size = PromotedChunkSize(f);
-    const uint64_t split = f.chunk_size() / chunk_size;  // new chunks per old one
+    split = f.chunk_size() / chunk_size;
     // Every chunk raw, each perhaps after padding to a page boundary.
     reserve = RoundUpToBlock(format::HeaderSizeFor(key.size(), etag.size()) +
                              uint64_t{format::kEntrySize} * f.chunk_count() * split +
                              st.present_raw_bytes +
-                             st.present_chunks * split * format::MaxPadding(chunk_size)) +
+                             uint64_t{st.present_chunks} * split * format::MaxPadding(chunk_size)) +
               kMetadataSlack;
     // What the shadow will be worth per byte once raw: the extra bytes save CPU, not a fetch,
     // so only shadows worth less than that may make room for them.
@@ -161,7 +162,6 @@ Status ShadowStore::Impl::PromoteNow(const std::string& key) {
         continue;
       }
       SHADOWFS_RETURN_IF_ERROR(rs);
-      const uint32_t split = file.chunk_size() / chunk_size;
       for (uint32_t part = 0; uint64_t{part} * chunk_size < raw.size(); ++part) {
         const uint32_t index = i * split + part;
         SHADOWFS_RETURN_IF_ERROR(writer->PutChunk(

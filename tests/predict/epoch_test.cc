@@ -81,8 +81,7 @@ TEST_F(EpochExpertTest, ProposesTheUnreadMembersOfTheCurrentPass) {
 // it makes a set in progress (never fewer than 8 reads), once the directory is tracked at all,
 // which takes min_opens_to_track (8) opens within 15 s: the read after the 8th proposes.
 TEST_F(EpochExpertTest, ASmallDirectorysFirstPassIsProposedAfterAQuarterOfIt) {
-  for (auto [members, expected] :
-       {std::pair<size_t, size_t>{80, 20}, {40, 10}, {12, 9}, {8, 0}}) {
+  for (auto [members, expected] : {std::pair<size_t, size_t>{80, 20}, {40, 10}, {12, 9}, {8, 0}}) {
     KeyTable keys(10'000);
     testing::FakeNames names;
     AccessMaker make(&keys);

@@ -12,8 +12,8 @@
 namespace shadowfs::predict {
 namespace {
 
-// Random pushes, pops and removals against a sorted set of (value, slot), with ties in the values
-// broken by the slot, as the label queue breaks them by order.
+// Random pushes, pops, removals and key changes against a sorted set of (value, slot), with ties in
+// the values broken by the slot, as the label queue breaks them by order.
 TEST(SlotHeapTest, PopsInOrderAndRemovesAnySlotAgainstASortedSet) {
   std::mt19937 rng(7);
   std::vector<int> value(4096);
@@ -24,7 +24,7 @@ TEST(SlotHeapTest, PopsInOrderAndRemovesAnySlotAgainstASortedSet) {
   std::set<std::pair<int, uint32_t>> model;
   for (int step = 0; step < 200'000; ++step) {
     const uint32_t slot = rng() % value.size();
-    switch (rng() % 3) {
+    switch (rng() % 4) {
       case 0:  // push (a slot already in the heap stays where it is)
         if (!heap.contains(slot)) {
           value[slot] = static_cast<int>(rng() % 100);
@@ -35,6 +35,14 @@ TEST(SlotHeapTest, PopsInOrderAndRemovesAnySlotAgainstASortedSet) {
       case 1:  // remove, in the heap or not
         if (heap.contains(slot)) model.erase({value[slot], slot});
         heap.Remove(slot, less);
+        break;
+      case 2:  // a key changes, up or down
+        if (heap.contains(slot)) {
+          model.erase({value[slot], slot});
+          value[slot] = static_cast<int>(rng() % 100);
+          heap.Update(slot, less);
+          model.insert({value[slot], slot});
+        }
         break;
       default:  // pop
         if (!heap.empty()) {
