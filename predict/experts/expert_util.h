@@ -76,6 +76,9 @@ inline uint64_t Mix64(uint64_t x) {
 uint64_t HashBytes(std::string_view s, uint64_t seed = 0);
 
 inline int64_t UnixSeconds(base::WallTime t) { return base::ToUnixSeconds(t); }
+inline int64_t UnixMillis(base::WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
 inline double SecondsBetween(base::WallTime from, base::WallTime to) {
   return std::chrono::duration<double>(to - from).count();
 }

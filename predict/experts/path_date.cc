@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "predict/experts/expert_util.h"
+
 namespace shadowfs::predict {
 namespace {
 
@@ -81,6 +83,12 @@ std::string WithPathDate(std::string_view path, const PathDate& date, int32_t da
   out.append(buf);
   out.append(path.substr(date.pos + date.len));
   return out;
+}
+
+uint64_t DateTemplateTag(std::string_view dir, const std::optional<PathDate>& date) {
+  if (!date) return experts::HashBytes(dir, 0x9e71);
+  return experts::Mix64(experts::HashBytes(dir.substr(0, date->pos), 0x9e72) ^
+                        experts::HashBytes(dir.substr(date->pos + date->len), date->len));
 }
 
 }  // namespace shadowfs::predict

@@ -20,5 +20,8 @@ struct PathDate {
 std::optional<PathDate> FindPathDate(std::string_view path);
 // `path` with its date replaced by the date `days` (same format).
 std::string WithPathDate(std::string_view path, const PathDate& date, int32_t days);
+// A hash of the directory `dir` with its date (if any) masked: `etl/date=2026-11-21/` and
+// `etl/date=2026-11-22/` share it (a job's partitions), `etl/2026-11-21/` has another.
+uint64_t DateTemplateTag(std::string_view dir, const std::optional<PathDate>& date);
 
 }  // namespace shadowfs::predict

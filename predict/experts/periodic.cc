@@ -21,12 +21,6 @@ int32_t DayDistance(int32_t a, int32_t b) {
 PeriodicExpert::PeriodicExpert(Options options, KeyTable* keys, NamespaceView* names)
     : options_(options), keys_(keys), names_(names), prefixes_(options.max_prefixes) {}
 
-uint64_t PeriodicExpert::TemplateTag(std::string_view dir, const std::optional<PathDate>& date) {
-  if (!date) return experts::HashBytes(dir, 0x9e71);
-  return experts::Mix64(experts::HashBytes(dir.substr(0, date->pos), 0x9e72) ^
-                        experts::HashBytes(dir.substr(date->pos + date->len), date->len));
-}
-
 void PeriodicExpert::Predict(Prefix* p) const {
   p->next = 0;
   p->next_path_day = kNoDate;
@@ -64,7 +58,7 @@ void PeriodicExpert::Observe(const Access& access, std::vector<Candidate>* out) 
   if (!access.first_read) return;
   const std::string_view dir = experts::DirOf(access.key_name);
   const std::optional<PathDate> date = FindPathDate(dir);
-  Prefix* p = prefixes_.FindOrInsert(TemplateTag(dir, date));
+  Prefix* p = prefixes_.FindOrInsert(DateTemplateTag(dir, date));
   const int64_t t = experts::UnixSeconds(access.time);
   const int32_t day = static_cast<int32_t>(t >= 0 ? t / kDay : (t - kDay + 1) / kDay);
   if (p->n > 0 && p->day[0] >= day) return;  // this day's occurrence is already recorded
@@ -128,7 +122,7 @@ void PeriodicExpert::Tick(base::WallTime now, std::vector<Candidate>* out) {
 double PeriodicExpert::Score(KeyId key, base::WallTime now) const {
   const std::string_view dir = experts::DirOf(keys_->Name(key));
   const std::optional<PathDate> date = FindPathDate(dir);
-  const Prefix* p = prefixes_.Peek(TemplateTag(dir, date));
+  const Prefix* p = prefixes_.Peek(DateTemplateTag(dir, date));
   if (p == nullptr || p->next == 0) return 0;
   const int64_t t = experts::UnixSeconds(now);
   if (p->next > t + options_.horizon.count() || p->next + options_.tolerance.count() < t) return 0;
@@ -176,7 +170,7 @@ base::Status PeriodicExpert::Load(std::string_view blob,
   const uint64_t n = r.GetCount(3);
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
     const std::string_view dir = r.GetStr();
-    Prefix* p = prefixes_.FindOrInsert(TemplateTag(dir, FindPathDate(dir)));
+    Prefix* p = prefixes_.FindOrInsert(DateTemplateTag(dir, FindPathDate(dir)));
     p->dir.assign(dir);
     const uint64_t count = r.GetVar();
     if (count > kOccurrences) break;

@@ -82,7 +82,6 @@ class PeriodicExpert final : public Expert {
     float score;
     int64_t expected;
   };
-  static uint64_t TemplateTag(std::string_view dir, const std::optional<PathDate>& date);
   void Predict(Prefix* p) const;
   void Fire(Prefix* p, int64_t now);
 

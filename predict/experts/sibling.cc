@@ -9,6 +9,8 @@ namespace {
 
 constexpr std::string_view kFormat = "shadowfs.predict.sibling";
 constexpr uint32_t kVersion = 1;
+// A slower run's pace counts as this (a proposal's expected read is at most `ahead` times it).
+constexpr int64_t kMaxPaceMs = 60 * 1000;
 
 }  // namespace
 
@@ -18,6 +20,7 @@ SiblingExpert::SiblingExpert(Options options, KeyTable* keys, NamespaceView* nam
       names_(names),
       dirs_(options.max_dirs),
       listings_(options.max_listings),
+      partitions_(options.max_partitions),
       budget_(options.listings_per_second, 16) {}
 
 const std::vector<KeyId>* SiblingExpert::Members(std::string_view dir, uint64_t tag,
@@ -74,9 +77,13 @@ void SiblingExpert::Observe(const Access& access, std::vector<Candidate>* out) {
   const uint64_t tag = experts::HashBytes(dir);
   Dir* d = dirs_.FindOrInsert(tag);
   const KeyId prev = d->last;
-  d->last = access.key;
   if (prev == access.key) return;  // reopening the same file says nothing about order
+  const int64_t now_ms = experts::UnixMillis(access.time);
+  const int64_t since_ms = prev == kNoKey ? 0 : now_ms - d->last_ms;
+  d->last = access.key;
+  d->last_ms = now_ms;
   if (names_ == nullptr) return;
+  if (prev == kNoKey) d->run = d->carried = 0;
   if (prev == kNoKey && continued_.dir == tag &&
       experts::SecondsBetween(continued_.at, access.time) < kContinueWithin) {
     // The first open here follows a run that reached the end of the previous numbered
@@ -86,19 +93,47 @@ void SiblingExpert::Observe(const Access& access, std::vector<Candidate>* out) {
     Propose(dir, tag, d, kNoKey, access, out);
     return;
   }
-  const std::string_view prev_name = prev == kNoKey ? std::string_view() : keys_->Name(prev);
+  if (prev == kNoKey) {
+    StartLikeTheLastPartition(dir, tag, d, access, out);
+    return;
+  }
+  const std::string_view prev_name = keys_->Name(prev);
   // Names that differ in one number are adjacent exactly when it went up by one (a skip is not
   // a run); other ascending pairs count until the listing can check them.
-  const std::optional<int64_t> step =
-      prev_name.empty() ? std::nullopt : experts::NumericStep(prev_name, access.key_name);
-  if (prev_name.empty() || (step && *step != 1) ||
-      !experts::NaturalLess(prev_name, access.key_name)) {
-    d->run = 0;
+  const std::optional<int64_t> step = experts::NumericStep(prev_name, access.key_name);
+  if ((step && *step != 1) || !experts::NaturalLess(prev_name, access.key_name)) {
+    d->run = d->carried = 0;
     return;
   }
   ++d->run;
-  if (d->run < options_.min_run) return;
+  d->pace_ms = static_cast<uint32_t>(std::clamp<int64_t>(since_ms, 0, kMaxPaceMs));
+  RememberPartitionRun(dir, *d);
+  if (d->run < options_.min_run) {
+    // One pair short of proposing: have the directory listed now (a mount lists in the
+    // background), so that the next open of the run finds its members.
+    if (d->run + 1 == options_.min_run) Members(dir, tag, access.time);
+    return;
+  }
   Propose(dir, tag, d, prev, access, out);
+}
+
+void SiblingExpert::StartLikeTheLastPartition(std::string_view dir, uint64_t tag, Dir* d,
+                                              const Access& access, std::vector<Candidate>* out) {
+  const std::optional<PathDate> date = FindPathDate(dir);
+  if (!date) return;
+  const Partition* last = partitions_.Peek(DateTemplateTag(dir, date));
+  if (last == nullptr || last->pairs < options_.min_run) return;
+  d->run = d->carried = last->pairs;
+  d->pace_ms = last->pace_ms;
+  Propose(dir, tag, d, kNoKey, access, out);  // nothing, and no run, unless the first member
+}
+
+void SiblingExpert::RememberPartitionRun(std::string_view dir, const Dir& d) {
+  const std::optional<PathDate> date = FindPathDate(dir);
+  if (!date) return;
+  Partition* p = partitions_.FindOrInsert(DateTemplateTag(dir, date));
+  p->pairs = d.run - d.carried;
+  p->pace_ms = d.pace_ms;
 }
 
 void SiblingExpert::Propose(std::string_view dir, uint64_t tag, Dir* d, KeyId prev,
@@ -111,7 +146,7 @@ void SiblingExpert::Propose(std::string_view dir, uint64_t tag, Dir* d, KeyId pr
   const bool follows =
       prev == kNoKey ? i == 0 : i > 0 && i < members->size() && (*members)[i - 1] == prev;
   if (i == members->size() || !follows) {
-    d->run = 0;
+    d->run = d->carried = 0;
     return;
   }
   // Laplace's rule of succession on the run, discounted with the distance ahead.
@@ -122,7 +157,10 @@ void SiblingExpert::Propose(std::string_view dir, uint64_t tag, Dir* d, KeyId pr
   const uint64_t tail = TailRead(access);
   size_t proposed = 0;
   auto propose = [&](KeyId next) {
-    Candidate c = experts::FileCandidate(*keys_, next, score, options_.range, access.time);
+    // Expected when the run, at its pace, gets there.
+    const auto expected =
+        access.time + std::chrono::milliseconds(static_cast<int64_t>(d->pace_ms) * (proposed + 1));
+    Candidate c = experts::FileCandidate(*keys_, next, score, options_.range, expected);
     const KeyTable::Object* object = keys_->object(next);
     if (tail != 0 && object != nullptr && object->size > tail) {
       c.offset = object->size - tail;
@@ -178,7 +216,8 @@ void SiblingExpert::Forget(const std::vector<KeyId>& ids) {
 }
 
 size_t SiblingExpert::MemoryBytes() const {
-  size_t bytes = sizeof(*this) + dirs_.MemoryBytes() + listings_.MemoryBytes();
+  size_t bytes =
+      sizeof(*this) + dirs_.MemoryBytes() + listings_.MemoryBytes() + partitions_.MemoryBytes();
   listings_.ForEach([&](const Listing& l) { bytes += l.members.capacity() * sizeof(KeyId); });
   return bytes;
 }
@@ -193,6 +232,7 @@ base::Status SiblingExpert::Load(std::string_view blob,
   (void)intern;
   dirs_.Clear();
   listings_.Clear();
+  partitions_.Clear();
   recent_ = {};
   experts::BlobReader r(blob);
   SHADOWFS_RETURN_IF_ERROR(r.ReadHeader(kFormat, kVersion));

@@ -17,6 +17,17 @@
 // open of the first member there (within a minute) carries the run on, so a recursive scan is
 // proposed at full confidence from each directory's first file.
 //
+// A job that reads a date-named partition (`date=2026-11-22/`) in order reads the next one in
+// order too: the run over the last partition of the same template (dates masked) carries over to
+// the first open of the next, which proposes its members at once, at the confidence of the run
+// it carries (up to `max_partitions` templates remembered).
+//
+// A proposal carries when its read is expected: the run's pace (the time between its last two
+// opens) times the distance ahead, so that a job that opens a file a minute has its predictions
+// of the files three and six minutes ahead judged then, not as misses after a minute or two.
+// The listing is asked for one pair before the run is long enough to propose, so that on a
+// mount, which lists in the background, it is there when the next open proposes.
+//
 // Its state (the last open per directory, cached listings) rebuilds in seconds, so Save persists
 // only the format header. Not thread-safe (predict/expert.h).
 #pragma once
@@ -41,6 +52,7 @@ class SiblingExpert final : public Expert {
     uint32_t min_run = 2;
     size_t max_dirs = 4096;
     size_t max_listings = 64;
+    size_t max_partitions = 1024;
     size_t max_members = 16384;
     std::chrono::seconds listing_ttl{60};
     double listings_per_second = 4;  // at most, averaged; bursts of 16
@@ -66,7 +78,17 @@ class SiblingExpert final : public Expert {
     uint64_t tag = 0;
     uint32_t stamp = 0;
     KeyId last = kNoKey;
-    uint32_t run = 0;  // consecutive pairs of opens in natural order
+    uint32_t run = 0;      // consecutive pairs of opens in natural order
+    uint32_t pace_ms = 0;  // the run's time from one open to the next (the last pair's)
+    uint32_t carried = 0;  // pairs of `run` carried over from the previous partition
+    int64_t last_ms = 0;   // when `last` was opened, in Unix milliseconds
+  };
+  // The last run over a date-named partition of a template (`etl/date=*/`): its pairs and pace.
+  struct Partition {
+    uint64_t tag = 0;
+    uint32_t stamp = 0;
+    uint32_t pairs = 0;
+    uint32_t pace_ms = 0;
   };
   struct Listing {
     uint64_t tag = 0;
@@ -93,6 +115,12 @@ class SiblingExpert final : public Expert {
   uint64_t TailRead(const Access& access) const;
   void Propose(std::string_view dir, uint64_t tag, Dir* d, KeyId prev, const Access& access,
                std::vector<Candidate>* out);
+  // A first open in a date-named partition whose template's last partition was read in a run:
+  // that run's pairs carry over and the rest is proposed, if access.key is the first member.
+  void StartLikeTheLastPartition(std::string_view dir, uint64_t tag, Dir* d, const Access& access,
+                                 std::vector<Candidate>* out);
+  // Records d's run (its own pairs) as its template's, if `dir` is date-named.
+  void RememberPartitionRun(std::string_view dir, const Dir& d);
   const std::vector<KeyId>* Members(std::string_view dir, uint64_t tag, base::WallTime now);
   // The index of `key` in `members`, or members.size().
   size_t IndexOf(const std::vector<KeyId>& members, std::string_view key) const;
@@ -102,6 +130,7 @@ class SiblingExpert final : public Expert {
   NamespaceView* names_;
   experts::AssocTable<Dir> dirs_;
   experts::AssocTable<Listing> listings_;
+  experts::AssocTable<Partition> partitions_;
   experts::RecentScores recent_;
   Continuation continued_;
   experts::ListingBudget budget_;

@@ -53,6 +53,70 @@ TEST_F(SiblingExpertTest, ProposesTheNextMembersAfterConsecutiveReads) {
   EXPECT_EQ(keys_.Name(later.back().key), "tbl/part-00016.parquet");
 }
 
+// A job that opens a file every 10 s has its proposals expected at that pace: the file three
+// ahead in 30 s (its prediction is judged then, not as a miss after a few seconds).
+TEST_F(SiblingExpertTest, ProposalsAreExpectedAtTheRunsPace) {
+  Open("tbl/part-00005.parquet", 100);
+  Open("tbl/part-00006.parquet", 110);
+  const auto out = Open("tbl/part-00007.parquet", 120);
+  ASSERT_EQ(out.size(), 8u);
+  for (size_t k = 0; k < out.size(); ++k) {
+    EXPECT_EQ(out[k].expected_read, testing::At(120 + 10 * static_cast<int64_t>(k + 1)))
+        << keys_.Name(out[k].key);
+  }
+}
+
+// The listing is asked for at the first pair, so that a mount (which lists in the background)
+// has it by the second, when the run proposes.
+TEST_F(SiblingExpertTest, ListsTheDirectoryOnePairBeforeProposing) {
+  Open("tbl/part-00005.parquet", 1);
+  EXPECT_EQ(names_.calls, 0);
+  Open("tbl/part-00006.parquet", 2);
+  EXPECT_EQ(names_.calls, 1);
+  EXPECT_EQ(Open("tbl/part-00007.parquet", 3).size(), 8u);
+  EXPECT_EQ(names_.calls, 1);
+}
+
+// A nightly job reads its date partition in order: from the first open of the next night's
+// partition, the rest of it is proposed, as confidently as last night's run was long. A
+// partition read in another order, or opened elsewhere than at its first member, is not.
+TEST(SiblingExpertPartitionTest, ThePartitionAfterOneReadInOrderIsProposedFromItsFirstOpen) {
+  testing::FakeNames names;
+  for (const char* date : {"2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"}) {
+    for (int p = 0; p < 6; ++p) {
+      names.Add(std::string("etl/date=") + date + "/part-0000" + std::to_string(p) + ".parquet");
+    }
+  }
+  KeyTable keys(1000);
+  AccessMaker make(&keys);
+  SiblingExpert expert(SiblingExpert::Options{}, &keys, &names);
+  auto open = [&](const std::string& date, int part, int64_t t) {
+    std::vector<Candidate> out;
+    expert.Observe(make.Open("etl/date=" + date + "/part-0000" + std::to_string(part) + ".parquet",
+                             "etl-job", t),
+                   &out);
+    return out;
+  };
+  EXPECT_TRUE(open("2026-01-01", 0, 1000).empty());
+  for (int p = 1; p < 6; ++p) open("2026-01-01", p, 1000 + 5 * p);
+  // The next night: its first open proposes the rest, at 5 s apart, above the two-pair score.
+  const auto next = open("2026-01-02", 0, 87400);
+  ASSERT_EQ(testing::Names(keys, next),
+            (std::vector<std::string>{
+                "etl/date=2026-01-02/part-00001.parquet", "etl/date=2026-01-02/part-00002.parquet",
+                "etl/date=2026-01-02/part-00003.parquet", "etl/date=2026-01-02/part-00004.parquet",
+                "etl/date=2026-01-02/part-00005.parquet"}));
+  EXPECT_GT(next[0].score, 0.8);
+  EXPECT_EQ(next[0].expected_read, testing::At(87405));
+  // That night the job reads two files only, and not from the first: nothing carries over.
+  open("2026-01-02", 3, 87500);
+  open("2026-01-02", 4, 87505);
+  EXPECT_TRUE(open("2026-01-03", 0, 173800).empty());
+  // Opened first at another member than the first, a partition is not proposed either.
+  for (int p = 0; p < 6; ++p) open("2026-01-03", p, 173810 + p);
+  EXPECT_TRUE(open("2026-01-04", 2, 260200).empty());
+}
+
 // A query engine opens each Parquet file at its footer: the next files' footers are proposed,
 // as many bytes at their ends as it read at the end of this one, not their first bytes.
 TEST_F(SiblingExpertTest, FilesOpenedAtTheirTailsProposeTheNextTails) {
