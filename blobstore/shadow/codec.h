@@ -64,6 +64,10 @@ class CodecContext {
   // if the input is malformed or decodes to any other size.
   base::Status Decompress(Codec codec, std::span<const char> stored, std::span<char> out);
 
+  // The sample test alone: true when Compress would store `raw` raw without running the codec
+  // (a few 4 KiB samples; false for chunks too small to sample).
+  bool LooksIncompressible(std::span<const char> raw, const CodecOptions& options);
+
   // A reusable buffer for callers that need to stage stored bytes before Decompress.
   std::vector<char>& scratch() { return scratch_; }
 
@@ -78,7 +82,6 @@ class CodecContext {
   Zstd& zstd();
   // Compressed size if it fits in `capacity`, else 0.
   size_t CompressLz4(std::span<const char> raw, char* dst, size_t capacity);
-  bool LooksIncompressible(std::span<const char> raw, const CodecOptions& options);
 };
 
 }  // namespace shadowfs::shadow

@@ -122,9 +122,10 @@ struct ShadowStoreOptions {
   // Promotion also splits chunks larger than this (a power of two; 0: keeps the shadow's size).
   // A read of part of a chunk must verify all of it: with 1 MiB chunks a 128 KiB read costs
   // 1.5x a plain file's, and the kernel's 1 MiB requests through FUSE, which end a quarter into
-  // a chunk, 1.35x; with 256 KiB chunks both about 1.3x (tests/bench/README.md). Cold shadows
-  // keep `chunk_size`, which compresses better and keeps the chunk index small, and so do
-  // shadows stored raw (incompressible): a rewrite only to split them costs more than it saves.
+  // a chunk, 1.35x; with 256 KiB chunks both about 1.1x (tests/bench/README.md). Cold shadows
+  // keep `chunk_size`, which compresses better and keeps the chunk index small. A blob whose
+  // first chunk is incompressible (stored raw whatever the chunk size) gets this size when its
+  // shadow is created, from offset 0, and is never rewritten.
   uint32_t promoted_chunk_size = 256u << 10;
 };
 

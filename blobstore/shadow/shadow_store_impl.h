@@ -125,8 +125,12 @@ struct ShadowStore::Impl {
   // Promotion (shadow_store_promote.cc). NoteServedLocked runs on the read path: it counts
   // `bytes` served from `e` and queues the key once the shadow is hot and has compressed chunks.
   void NoteServedLocked(const std::string& key, IndexEntry& e, uint64_t bytes) REQUIRES(mu_);
-  // The chunk size of `f` once promoted.
-  uint32_t PromotedChunkSize(const ShadowFile& f) const;
+  // The chunk size that a blob of `object_size` in chunks of `chunk_size` gets when promoted
+  // (chunk_size itself when it would not be split).
+  uint32_t PromotedChunkSize(uint64_t object_size, uint32_t chunk_size) const;
+  // The chunk size of a new shadow of a blob of `size` whose bytes from 0 are `data` (at least
+  // its first chunk; empty when the fill starts elsewhere).
+  uint32_t NewChunkSize(uint64_t size, std::string_view data, CodecContext& codec_ctx) const;
   base::Status PromoteNow(const std::string& key) EXCLUDES(mu_, catalog_mu_);
   void PromoteLoop();
 

@@ -30,12 +30,12 @@ constexpr size_t kPromoteQueueMax = 64;
 
 }  // namespace
 
-uint32_t ShadowStore::Impl::PromotedChunkSize(const ShadowFile& f) const {
+uint32_t ShadowStore::Impl::PromotedChunkSize(uint64_t object_size, uint32_t chunk_size) const {
   uint32_t size = options.promoted_chunk_size;
   // A blob that fits one chunk of the smaller size is one chunk either way.
-  if (size == 0 || size >= f.chunk_size() || f.object_size() <= size) return f.chunk_size();
+  if (size == 0 || size >= chunk_size || object_size <= size) return chunk_size;
   // No smaller than the format's chunk count allows (objects of terabytes).
-  while (size < f.chunk_size() && !format::ChunkCountFor(f.object_size(), size).ok()) size *= 2;
+  while (size < chunk_size && !format::ChunkCountFor(object_size, size).ok()) size *= 2;
   return size;
 }
 
@@ -102,7 +102,7 @@ Status ShadowStore::Impl::PromoteNow(const std::string& key) {
     if (st.chunks_by_codec[static_cast<int>(Codec::kNone)] == st.present_chunks) {
       return Status::Ok();
     }
-    chunk_size = PromotedChunkSize(f);
+    chunk_size = PromotedChunkSize(f.object_size(), f.chunk_size());
     split = f.chunk_size() / chunk_size;
     // Every chunk raw, each perhaps after padding to a page boundary.
     reserve = RoundUpToBlock(format::HeaderSizeFor(key.size(), etag.size()) +

@@ -2,7 +2,7 @@
 // chunk decode and verification, hit accounting) against pread of a plain local file holding the
 // same bytes, both page-cache warm, for: a compressible shadow stored lz4 (the store's default),
 // the same shadow after ShadowStore::Promote rewrote it raw (in smaller chunks), and
-// incompressible data (stored raw from the start, never promoted). Prints a
+// incompressible data (stored raw from the start, in the promoted chunk size). Prints a
 // Markdown table for tests/bench/README.md. Both thread CPU time (immune to other processes on a
 // shared machine) and wall time are given. Usage: shadow_store_bench [scratch_dir] (default:
 // $TMPDIR or /tmp).
@@ -139,7 +139,8 @@ int Main(int argc, char** argv) {
   shadow::ShadowStore& store = **opened;
 
   std::printf(
-      "\n### Store-level read cost (100 MiB filled in 1 MiB chunks, promoted in %u KiB chunks, "
+      "\n### Store-level read cost (100 MiB; compressible data filled in 1 MiB chunks and promoted "
+      "in %u KiB chunks, incompressible data filled in those, "
       "sequential, page cache warm, best of 7, alternating)\n\n",
       o.promoted_chunk_size / 1024);
   std::printf(

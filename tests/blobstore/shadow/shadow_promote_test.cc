@@ -305,6 +305,43 @@ TEST_F(ShadowPromoteTest, PromotionSplitsLargeChunksAndKeepsWhatIsMissing) {
   EXPECT_EQ(store_->used_bytes(), testing::DiskUsage(options_.dir));
 }
 
+// An incompressible blob is stored raw whatever its chunk size, so its shadow gets the promoted
+// (smaller) chunk size when it is created, judged by its first chunk; compressible data, a fill
+// that starts elsewhere than at 0, and a blob within one promoted chunk keep the store's.
+TEST_F(ShadowPromoteTest, AnIncompressibleBlobIsStoredInPromotedChunksFromTheStart) {
+  constexpr uint32_t kBig = 256 << 10;  // large enough for the codec's sample test
+  constexpr uint32_t kSmall = 64 << 10;
+  options_.chunk_size = kBig;
+  options_.promoted_chunk_size = kSmall;
+  Reopen();
+  const size_t size = 4 * kBig + 1000;
+  const std::string random = FillRandom("r", size);
+  auto info = store_->Find("r");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->chunk_size, kSmall);
+  EXPECT_EQ(info->chunk_count, 17u);
+  EXPECT_TRUE(AllRaw("r"));
+  EXPECT_EQ(ReadRange(*store_, "r", 0, size).bytes, random);
+  EXPECT_EQ(ReadRange(*store_, "r", kSmall + 7, 100).bytes, random.substr(kSmall + 7, 100));
+
+  FillText("t", size);
+  EXPECT_EQ(store_->Find("t")->chunk_size, kBig);
+
+  // A fill from the second chunk on (a ranged read-through) cannot judge the first.
+  const std::string later = testing::RandomBytes(size, 9);
+  ASSERT_TRUE(store_->Fill("l", "e", size, kBig, std::string_view(later).substr(kBig), {}).ok());
+  EXPECT_EQ(store_->Find("l")->chunk_size, kBig);
+  // The rest of it, filled later, goes into the chunks it has.
+  ASSERT_TRUE(store_->Fill("l", "e", size, 0, std::string_view(later).substr(0, kBig), {}).ok());
+  EXPECT_EQ(store_->Find("l")->chunks_present, 5u);
+  EXPECT_EQ(ReadRange(*store_, "l", 0, size).bytes, later);
+
+  const std::string small = testing::RandomBytes(kSmall, 11);
+  ASSERT_TRUE(store_->Fill("s", "e", kSmall, 0, small, {}).ok());
+  EXPECT_EQ(store_->Find("s")->chunk_size, kBig);
+  EXPECT_EQ(store_->used_bytes(), testing::DiskUsage(options_.dir));
+}
+
 TEST_F(ShadowPromoteTest, ACorruptChunkFoundWhilePromotingIsDroppedNotCopied) {
   const size_t size = 16 * kTestChunk;
   const std::string data = FillText("k", size);
