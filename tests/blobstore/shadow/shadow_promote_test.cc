@@ -97,6 +97,7 @@ TEST_F(ShadowPromoteTest, HotShadowBecomesRawInTheBackgroundWhileReadersGetTheRi
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> good{0}, bad{0};
   std::vector<std::thread> readers;
+  readers.reserve(3);
   for (int t = 0; t < 3; ++t) {
     readers.emplace_back([&, t] {
       std::mt19937 rng(t);
