@@ -8,7 +8,7 @@ namespace shadowfs::predict {
 namespace {
 
 constexpr std::string_view kFormat = "shadowfs.predict.sibling";
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: the partition runs
 // A slower run's pace counts as this (a proposal's expected read is at most `ahead` times it).
 constexpr int64_t kMaxPaceMs = 60 * 1000;
 
@@ -224,7 +224,16 @@ size_t SiblingExpert::MemoryBytes() const {
 
 std::string SiblingExpert::Save(const std::function<std::string_view(KeyId)>& name_of) const {
   (void)name_of;
-  return experts::BlobWriter(kFormat, kVersion).Finish();
+  // Only the partition runs: they are a night old when they are used. The tags are hashes of
+  // names (experts::HashBytes, fixed), so they mean the same after a restart.
+  experts::BlobWriter w(kFormat, kVersion);
+  w.PutVar(partitions_.size());
+  partitions_.ForEach([&](const Partition& p) {
+    w.PutVar(p.tag);
+    w.PutVar(p.pairs);
+    w.PutVar(p.pace_ms);
+  });
+  return std::move(w).Finish();
 }
 
 base::Status SiblingExpert::Load(std::string_view blob,
@@ -236,7 +245,18 @@ base::Status SiblingExpert::Load(std::string_view blob,
   recent_ = {};
   experts::BlobReader r(blob);
   SHADOWFS_RETURN_IF_ERROR(r.ReadHeader(kFormat, kVersion));
-  return r.Finish(kFormat);
+  const uint64_t n = r.GetCount(3);
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    const uint64_t tag = r.GetVar();
+    const uint64_t pairs = r.GetVar();
+    const uint64_t pace_ms = r.GetVar();
+    Partition* p = partitions_.FindOrInsert(tag);
+    p->pairs = static_cast<uint32_t>(std::min<uint64_t>(pairs, UINT32_MAX));
+    p->pace_ms = static_cast<uint32_t>(std::min<uint64_t>(pace_ms, kMaxPaceMs));
+  }
+  base::Status status = r.Finish(kFormat);
+  if (!status.ok()) partitions_.Clear();
+  return status;
 }
 
 }  // namespace shadowfs::predict

@@ -28,8 +28,8 @@
 // The listing is asked for one pair before the run is long enough to propose, so that on a
 // mount, which lists in the background, it is there when the next open proposes.
 //
-// Its state (the last open per directory, cached listings) rebuilds in seconds, so Save persists
-// only the format header. Not thread-safe (predict/expert.h).
+// Save persists the partition runs; the rest of its state (the last open per directory, cached
+// listings) rebuilds in seconds. Not thread-safe (predict/expert.h).
 #pragma once
 
 #include <chrono>

@@ -99,6 +99,14 @@ TEST(SiblingExpertPartitionTest, ThePartitionAfterOneReadInOrderIsProposedFromIt
   };
   EXPECT_TRUE(open("2026-01-01", 0, 1000).empty());
   for (int p = 1; p < 6; ++p) open("2026-01-01", p, 1000 + 5 * p);
+  // The night's run is kept across a restart (the mount saves the model and loads it again).
+  const std::string saved = expert.Save([&](KeyId id) { return keys.Name(id); });
+  SiblingExpert restarted(SiblingExpert::Options{}, &keys, &names);
+  ASSERT_TRUE(restarted.Load(saved, [&](std::string_view k) { return keys.Intern(k); }).ok());
+  std::vector<Candidate> after_restart;
+  restarted.Observe(make.Open("etl/date=2026-01-02/part-00000.parquet", "etl-job", 87400),
+                    &after_restart);
+  EXPECT_EQ(after_restart.size(), 5u);
   // The next night: its first open proposes the rest, at 5 s apart, above the two-pair score.
   const auto next = open("2026-01-02", 0, 87400);
   ASSERT_EQ(testing::Names(keys, next),
