@@ -244,7 +244,12 @@ base::Status SiblingExpert::Load(std::string_view blob,
   partitions_.Clear();
   recent_ = {};
   experts::BlobReader r(blob);
-  SHADOWFS_RETURN_IF_ERROR(r.ReadHeader(kFormat, kVersion));
+  if (base::Status st = r.ReadHeader(kFormat, kVersion); !st.ok()) {
+    // Version 1 held nothing but its header: a state saved before partition runs loads empty.
+    experts::BlobReader v1(blob);
+    if (v1.ReadHeader(kFormat, 1).ok() && v1.Finish(kFormat).ok()) return base::Status::Ok();
+    return st;
+  }
   const uint64_t n = r.GetCount(3);
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
     const uint64_t tag = r.GetVar();

@@ -107,6 +107,9 @@ TEST(SiblingExpertPartitionTest, ThePartitionAfterOneReadInOrderIsProposedFromIt
   restarted.Observe(make.Open("etl/date=2026-01-02/part-00000.parquet", "etl-job", 87400),
                     &after_restart);
   EXPECT_EQ(after_restart.size(), 5u);
+  // A state saved before partition runs were kept (version 1: its header only) loads empty.
+  std::string v1 = experts::BlobWriter("shadowfs.predict.sibling", 1).Finish();
+  EXPECT_TRUE(restarted.Load(v1, [&](std::string_view k) { return keys.Intern(k); }).ok());
   // The next night: its first open proposes the rest, at 5 s apart, above the two-pair score.
   const auto next = open("2026-01-02", 0, 87400);
   ASSERT_EQ(testing::Names(keys, next),
