@@ -93,7 +93,7 @@ void Accountant::Refused(KeyId key, uint64_t offset, uint64_t length) {
 }
 
 void Accountant::Done(KeyId key, uint64_t offset, bool ok, uint64_t fetched,
-                      base::WallTime finished) {
+                      base::WallTime finished, uint64_t stored_offset) {
   const uint32_t slot = FindUnfinished(key, offset, nullptr);
   if (slot == KeyedPool<Record>::kNone) return;
   Record& r = open_[slot];
@@ -102,12 +102,21 @@ void Accountant::Done(KeyId key, uint64_t offset, bool ok, uint64_t fetched,
     Drop(slot);
     return;
   }
+  uint64_t more = 0;
   if (r.length == 0) {  // the size was unknown when it was requested
     r.length = fetched;
-    unread_bytes_ += fetched;
-    For(r.expert).prefetched_bytes += fetched;
-    overall_.prefetched_bytes += fetched;
+    more = fetched;
+  } else if (fetched > 0) {
+    // Stored around the range (whole chunks): the record covers all of it.
+    const uint64_t from = std::min(stored_offset, r.offset);
+    const uint64_t to = std::max(r.offset + r.length, from + fetched);
+    more = (to - from) - r.length;
+    r.offset = from;
+    r.length = to - from;
   }
+  unread_bytes_ += more;
+  For(r.expert).prefetched_bytes += more;
+  overall_.prefetched_bytes += more;
   r.finished_us = Clamp32<std::chrono::microseconds>(finished - r.base(), 1);
 }
 

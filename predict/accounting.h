@@ -45,8 +45,12 @@ class Accountant {
   void Requested(KeyId key, uint64_t offset, uint64_t length, size_t expert, base::WallTime now,
                  base::WallTime due = {}, std::chrono::nanoseconds report_after = {});
   void Refused(KeyId key, uint64_t offset, uint64_t length);
-  // The sink finished a prefetch; `fetched` is the bytes it stored (0 on failure).
-  void Done(KeyId key, uint64_t offset, bool ok, uint64_t fetched, base::WallTime finished);
+  // The sink finished a prefetch; `fetched` is the bytes it stored (0 on failure), from
+  // `stored_offset` on (at or before `offset`: a sink that stores whole chunks rounds the range
+  // out to them). What it stored past the range counts as prefetched too: useful if read, wasted
+  // if not, so that a 64 KiB footer fetched as a 1 MiB chunk is accounted as 1 MiB.
+  void Done(KeyId key, uint64_t offset, bool ok, uint64_t fetched, base::WallTime finished,
+            uint64_t stored_offset = ~uint64_t{0});
 
   // Called once per prefetch with its outcome, for the planner's precision window: when it has
   // been read whole, or else `report_after` (Expire's argument) after the request with the bytes

@@ -387,7 +387,8 @@ void Engine::OnPrefetchDone(const base::PrefetchResult& result) {
   bool same_key = m.keys->Find(result.key) == std::optional<KeyId>(f.key);
   m.planner.Done(same_key ? f.key : kNoKey, f.decision, result.ok, result.no_space);
   if (same_key) {
-    m.accountant.Done(f.key, result.offset, result.ok, result.length, result.finished);
+    m.accountant.Done(f.key, result.offset, result.ok, result.length, result.finished,
+                      result.stored_offset);
   }
 }
 

@@ -39,6 +39,10 @@ struct PrefetchResult {
   bool ok = false;
   WallTime finished{};
   bool no_space = false;  // refused by the store: not worth the space it would take
+  // Where the stored bytes begin, when not at `offset`: a sink that stores whole chunks fetches
+  // from the chunk the range starts in (kAtOffset: at `offset`).
+  static constexpr uint64_t kAtOffset = ~uint64_t{0};
+  uint64_t stored_offset = kAtOffset;
 };
 
 class PrefetchListener {

@@ -23,7 +23,9 @@ struct Materializer::Impl {
   }
 
   // `stored` (may be null) receives the bytes fetched and stored.
-  Status Run(const MaterializeRequest& request, uint64_t* stored = nullptr);
+  // `stored`: the bytes stored; `stored_from`: where they begin (the chunk the range starts in).
+  Status Run(const MaterializeRequest& request, uint64_t* stored = nullptr,
+             uint64_t* stored_from = nullptr);
   // Waits for `n` bytes of bandwidth (token bucket on the Runtime clock) and room in flight.
   void Acquire(uint64_t n) EXCLUDES(mu_);
   void Release(uint64_t n) EXCLUDES(mu_);
@@ -94,7 +96,8 @@ bool Materializer::Impl::AlreadyPresent(const MaterializeRequest& r) const {
   return false;
 }
 
-Status Materializer::Impl::Run(const MaterializeRequest& r, uint64_t* stored) {
+Status Materializer::Impl::Run(const MaterializeRequest& r, uint64_t* stored,
+                               uint64_t* stored_from) {
   std::string etag = r.expected_etag;
   if (etag.empty()) {
     SHADOWFS_ASSIGN_OR_RETURN(blobstore::ObjectInfo head, primary->Head(r.key));
@@ -105,6 +108,7 @@ Status Materializer::Impl::Run(const MaterializeRequest& r, uint64_t* stored) {
   const uint64_t chunk =
       existing && existing->etag == etag ? existing->chunk_size : store->chunk_size();
   uint64_t begin = r.offset / chunk * chunk;
+  if (stored_from) *stored_from = begin;
   // Pieces of at most the burst (whole chunks), so that the bucket is never far in debt and a
   // failure loses one piece.
   const uint64_t piece = std::max<uint64_t>(
@@ -206,7 +210,8 @@ bool Materializer::Submit(MaterializeRequest request) {
     }
     if (!stopping) {
       uint64_t stored = 0;
-      Status s = d.Run(request, &stored);
+      uint64_t stored_from = base::PrefetchResult::kAtOffset;
+      Status s = d.Run(request, &stored, &stored_from);
       if (!s.ok()) {
         base::LogStream(*d.runtime.logger, base::LogLevel::kDebug)
             << "materialize '" << request.key << "': " << s.ToString();
@@ -219,7 +224,8 @@ bool Materializer::Submit(MaterializeRequest request) {
                                   .length = s.ok() ? stored : 0,
                                   .ok = s.ok(),
                                   .finished = d.runtime.clock->Now(),
-                                  .no_space = s.code() == base::StatusCode::kNoSpace});
+                                  .no_space = s.code() == base::StatusCode::kNoSpace,
+                                  .stored_offset = stored_from});
       }
     }
     base::MutexLock lock(&d.mu_);

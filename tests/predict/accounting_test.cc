@@ -157,6 +157,28 @@ TEST_F(AccountingTest, UnknownLengthIsLearnedWhenDone) {
   EXPECT_DOUBLE_EQ(a.overall.precision(), 1.0);
 }
 
+// A sink that stores whole chunks fetches a 64 KiB footer as the 1 MiB chunk it ends: the
+// whole chunk counts as prefetched, the footer read as useful, the rest as wasted once the
+// horizon passes without a read of it.
+TEST_F(AccountingTest, BytesStoredAroundTheRangeArePrefetchedToo) {
+  constexpr uint64_t kKiB = 1024;
+  acc_.Requested(1, 960 * kKiB, 64 * kKiB, 0, kT0);
+  acc_.Done(1, 960 * kKiB, true, 1024 * kKiB, kT0 + seconds(1), /*stored_offset=*/0);
+  EXPECT_EQ(acc_.unread_bytes(), 1024 * kKiB);
+  acc_.Read(1, 960 * kKiB, 64 * kKiB, kT0 + seconds(2), true, false, outcome_);
+  acc_.Expire(kT0 + seconds(700), seconds(30), outcome_);
+  Accounting a = acc_.Snapshot();
+  EXPECT_EQ(a.overall.prefetched_bytes, 1024 * kKiB);
+  EXPECT_EQ(a.overall.useful_bytes, 64 * kKiB);
+  EXPECT_EQ(a.overall.wasted_bytes, 960 * kKiB);
+  EXPECT_EQ(useful_outcomes_ + wasted_outcomes_, 1024 * kKiB);
+  // Stored where it was asked (no rounding): nothing more.
+  acc_.Requested(2, 0, 100, 1, kT0);
+  acc_.Done(2, 0, true, 100, kT0 + seconds(1));
+  acc_.Read(2, 0, 100, kT0 + seconds(2), true, false, outcome_);
+  EXPECT_EQ(acc_.Snapshot().experts[1].prefetched_bytes, 100u);
+}
+
 TEST_F(AccountingTest, ReadsOfAShadowPrefetchedEarlierInTheHorizonAreCovered) {
   acc_.Requested(1, 0, 100, 0, kT0);
   acc_.Done(1, 0, true, 100, kT0);

@@ -159,15 +159,24 @@ TEST_F(MaterializerTest, PrefetchListenerHearsHowEachAcceptedOfferEnded) {
   m.SetPrefetchListener(&listener);
   std::string etag = Put("p", 3 * kTestChunk + 5, 1);
   Put("gone", kTestChunk, 2);
+  std::string tail_etag = Put("tail", 3 * kTestChunk, 3);
   ASSERT_TRUE(m.Offer({.key = "p", .expected_etag = etag}));
   ASSERT_TRUE(m.Offer({.key = "gone", .expected_etag = "\"not-the-etag\""}));
+  // A range in the middle of a chunk is fetched as that whole chunk, and reported so.
+  ASSERT_TRUE(m.Offer(
+      {.key = "tail", .offset = 2 * kTestChunk + 100, .length = 50, .expected_etag = tail_etag}));
   m.Drain();
   // Demand-side materializations (shadow create, warmup) are not prefetches: not reported.
   ASSERT_TRUE(m.Materialize({.key = "p"}).ok());
   auto results = listener.results();
-  ASSERT_EQ(results.size(), 2u);
+  ASSERT_EQ(results.size(), 3u);
   std::sort(results.begin(), results.end(),
             [](const auto& a, const auto& b) { return a.key < b.key; });
+  EXPECT_EQ(results[2].key, "tail");
+  EXPECT_EQ(results[2].offset, 2 * kTestChunk + 100);
+  EXPECT_EQ(results[2].stored_offset, 2 * kTestChunk);
+  EXPECT_EQ(results[2].length, kTestChunk);
+  results.pop_back();
   EXPECT_EQ(results[0].key, "gone");
   EXPECT_FALSE(results[0].ok);
   EXPECT_EQ(results[0].length, 0u);
