@@ -222,10 +222,16 @@ def value(name):
     return overall[0] if overall else sum(v for _, v in s)
 def fmt(x, pct=False):
     return "n/a" if x is None else ("%.1f%%" % (100 * x) if pct else "%.3f" % x)
+# Precision and waste as of the end of the run: prefetched bytes not read by then count as
+# wasted. The engine's own precision gauge counts a prefetch's waste only when its horizon
+# (10 minutes) has passed unread, later than most runs last, so it would show only the
+# prefetches that were read.
 prefetched, useful = value("prefetched_bytes_total"), value("useful_bytes_total")
-precision = value("precision")
-if precision is None and prefetched:
-    precision = useful / prefetched if useful is not None else None
+precision = None
+if prefetched and useful is not None:
+    precision = useful / prefetched
+elif not prefetched:
+    precision = value("precision")
 coverage = value("coverage")
 demand_reads, covered = value("demand_reads_total"), value("covered_reads_total")
 if coverage is None and demand_reads:
@@ -233,6 +239,8 @@ if coverage is None and demand_reads:
 timely, prefetches = value("timely_prefetches_total"), value("prefetches_total")
 timeliness = timely / prefetches if timely is not None and prefetches else None
 wasted, demand = value("wasted_bytes_total"), float(sys.argv[2] or 0)
+if prefetched is not None and useful is not None:
+    wasted = max(wasted or 0, prefetched - useful)
 waste = wasted / demand if wasted is not None and demand > 0 else None
 calibration = value("calibration_error")
 if value("calibration_labels") == 0:
