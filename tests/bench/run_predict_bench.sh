@@ -301,6 +301,9 @@ run_one() {  # SHAPE SYSTEM BUCKET
     --etl-time-scale "$etl_scale" "${etl_args[@]}" 2>"$dir/workload.err") || rc=$?
   after=$(proxy_requests)
   if has_flag --metrics-addr; then
+    # The engine takes the reads from a ring it drains every 5-200 ms (cli/prediction.cc): let
+    # it see the workload's last reads before the scrape, or their useful bytes are missing.
+    sleep 1
     curl -sf "http://127.0.0.1:$(cat "$dir/metrics.port")/metrics" >"$dir/metrics.txt" || true
   fi
   fusermount -u "$mnt" 2>/dev/null || unmount_quietly "$mnt"
