@@ -301,10 +301,18 @@ run_one() {  # SHAPE SYSTEM BUCKET
     --etl-time-scale "$etl_scale" "${etl_args[@]}" 2>"$dir/workload.err") || rc=$?
   after=$(proxy_requests)
   if has_flag --metrics-addr; then
-    # The engine takes the reads from a ring it drains every 5-200 ms (cli/prediction.cc): let
-    # it see the workload's last reads before the scrape, or their useful bytes are missing.
-    sleep 1
-    curl -sf "http://127.0.0.1:$(cat "$dir/metrics.port")/metrics" >"$dir/metrics.txt" || true
+    # The engine takes the reads from a ring it drains every 5-200 ms (cli/prediction.cc):
+    # scrape until the reads it has seen stop changing over 300 ms (at most 5 s), or the
+    # workload's last reads and their useful bytes are missing.
+    local url seen last="" deadline=$((SECONDS + 5))
+    url="http://127.0.0.1:$(cat "$dir/metrics.port")/metrics"
+    while :; do
+      curl -sf "$url" >"$dir/metrics.txt" || true
+      seen=$(grep '^shadowfs_predict_demand_reads_total ' "$dir/metrics.txt" || true)
+      [ "$seen" = "$last" ] || [ $SECONDS -ge $deadline ] && break
+      last=$seen
+      sleep 0.3
+    done
   fi
   fusermount -u "$mnt" 2>/dev/null || unmount_quietly "$mnt"
   stop_pid "$pid"
