@@ -87,13 +87,7 @@ void Materializer::Impl::Release(uint64_t n) {
 }
 
 bool Materializer::Impl::AlreadyPresent(const MaterializeRequest& r) const {
-  if (r.expected_etag.empty()) return false;
-  std::optional<ShadowInfo> info = store->Find(r.key);
-  if (!info || info->etag != r.expected_etag) return false;
-  if (info->complete()) return true;
-  // Partial: present only if every chunk of the range is; Find does not say which, so only a
-  // complete shadow counts here and the store skips present chunks on Fill.
-  return false;
+  return !r.expected_etag.empty() && store->Holds(r.key, r.expected_etag, r.offset, r.length);
 }
 
 Status Materializer::Impl::Run(const MaterializeRequest& r, uint64_t* stored,
@@ -103,10 +97,8 @@ Status Materializer::Impl::Run(const MaterializeRequest& r, uint64_t* stored,
     SHADOWFS_ASSIGN_OR_RETURN(blobstore::ObjectInfo head, primary->Head(r.key));
     etag = head.etag;
   }
-  std::optional<ShadowInfo> existing = store->Find(r.key);
-  if (existing && existing->etag == etag && existing->complete()) return Status::Ok();
-  const uint64_t chunk =
-      existing && existing->etag == etag ? existing->chunk_size : store->chunk_size();
+  if (store->Holds(r.key, etag, r.offset, r.length)) return Status::Ok();
+  const uint64_t chunk = store->FillChunkSize(r.key, etag, r.offset);
   uint64_t begin = r.offset / chunk * chunk;
   if (stored_from) *stored_from = begin;
   // Pieces of at most the burst (whole chunks), so that the bucket is never far in debt and a

@@ -49,7 +49,7 @@ class Materializer final : public base::PrefetchSink {
   // Fetches now, on the calling thread (still within the bandwidth cap). For `shadowfs shadow
   // create` and `warmup`.
   base::Status Materialize(const MaterializeRequest& request);
-  // Queues; false when refused (queue full, shutting down, already fully present).
+  // Queues; false when refused (queue full, shutting down, the range already held).
   bool Submit(MaterializeRequest request);
   bool Offer(base::PrefetchRequest request) override;  // Submit with origin kPrefetch
   // Told how every accepted Offer ended. Set once, before the first Offer; may be null.

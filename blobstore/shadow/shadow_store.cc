@@ -270,6 +270,9 @@ Result<std::unique_ptr<ShadowStore>> ShadowStore::Open(ShadowStoreOptions option
   if (options.promoted_chunk_size != 0) {
     SHADOWFS_RETURN_IF_ERROR(format::ValidateChunkSize(options.promoted_chunk_size));
   }
+  if (options.ranged_chunk_size != 0) {
+    SHADOWFS_RETURN_IF_ERROR(format::ValidateChunkSize(options.ranged_chunk_size));
+  }
   auto impl = std::make_unique<Impl>(std::move(options), runtime, scorer);
   SHADOWFS_RETURN_IF_ERROR(MakeDir(impl->options.dir));
   // One process per store: each keeps its own in-memory index and Open clears tmp/, so a second
@@ -509,6 +512,40 @@ std::optional<ShadowInfo> ShadowStore::Find(std::string_view key) const {
   auto it = impl_->index_.find(key);
   if (it == impl_->index_.end()) return std::nullopt;
   return impl_->InfoOf(it->second, now);
+}
+
+bool ShadowStore::Holds(std::string_view key, std::string_view etag, uint64_t offset,
+                        uint64_t length) const {
+  std::shared_ptr<ShadowHandle> handle;
+  {
+    base::MutexLock lock(&impl_->mu_);
+    auto it = impl_->index_.find(key);
+    if (it == impl_->index_.end()) return false;
+    handle = it->second.handle;
+  }
+  const ShadowFile& file = *handle->file;
+  if (file.etag() != etag) return false;
+  const uint64_t size = file.object_size();
+  if (size == 0) return file.complete();
+  if (offset >= size) return false;
+  const uint64_t end = length == 0 ? size : std::min(size, offset + length);
+  for (uint64_t i = offset / file.chunk_size(); i * file.chunk_size() < end; ++i) {
+    if (!file.IsPresent(static_cast<uint32_t>(i))) return false;
+  }
+  return true;
+}
+
+uint32_t ShadowStore::FillChunkSize(std::string_view key, std::string_view etag,
+                                    uint64_t offset) const {
+  {
+    base::MutexLock lock(&impl_->mu_);
+    auto it = impl_->index_.find(key);
+    if (it != impl_->index_.end() && it->second.handle->file->etag() == etag) {
+      return it->second.handle->file->chunk_size();
+    }
+  }
+  const uint32_t ranged = impl_->RangedChunkSize();
+  return offset < ranged ? impl_->options.chunk_size : ranged;
 }
 
 std::vector<ShadowInfo> ShadowStore::List(std::string_view prefix, size_t limit) const {

@@ -127,6 +127,11 @@ struct ShadowStoreOptions {
   // first chunk is incompressible (stored raw whatever the chunk size) gets this size when its
   // shadow is created, from offset 0, and is never rewritten.
   uint32_t promoted_chunk_size = 256u << 10;
+  // A shadow created by a fill that starts past offset 0 has chunks of this size (a power of
+  // two; 0 or more than chunk_size: chunk_size). Such a file is read where its reader seeks (a
+  // Parquet footer, a column chunk, an index page), and every chunk is fetched whole from the
+  // primary: in 64 KiB chunks a 64 KiB footer costs 64 KiB, not the 1 MiB around it.
+  uint32_t ranged_chunk_size = 64u << 10;
 };
 
 // A write intent (DESIGN.md section 5): an upload the filesystem owes the primary. Recorded in
@@ -183,13 +188,21 @@ class ShadowStore {
   void Unmap(std::string_view key);
 
   std::optional<ShadowInfo> Find(std::string_view key) const;
+  // Whether the shadow of version `etag` of `key` holds every chunk of [offset, offset + length)
+  // (length 0: to the object's end), so that fetching the range again would store nothing.
+  bool Holds(std::string_view key, std::string_view etag, uint64_t offset, uint64_t length) const;
+  // The chunk size that a Fill of version `etag` of `key` at `offset` (rounded down to it) must
+  // start on: the shadow's if one of that version exists; else chunk_size() below
+  // ranged_chunk_size (the fill starts the shadow at 0) and ranged_chunk_size from there.
+  uint32_t FillChunkSize(std::string_view key, std::string_view etag, uint64_t offset) const;
   // The shadows whose keys start with `prefix`, in key order, at most `limit`.
   std::vector<ShadowInfo> List(std::string_view prefix, size_t limit = SIZE_MAX) const;
 
   // Stores `data`, the bytes of version `etag` of `key` (an object of `size` bytes) starting at
-  // `offset`, a multiple of the chunk size. Chunks wholly covered (and the object's last chunk
-  // if `data` reaches the end) are stored; a shadow of another ETag is replaced. A new version
-  // starts with last_verified = now (it was just fetched or written with a known ETag).
+  // `offset`, a multiple of FillChunkSize(key, etag, offset). Chunks wholly covered (and the
+  // object's last chunk if `data` reaches the end) are stored; a shadow of another ETag is
+  // replaced. A new version starts with last_verified = now (it was just fetched or written with a
+  // known ETag).
   base::Status Fill(std::string_view key, std::string_view etag, uint64_t size, uint64_t offset,
                     std::string_view data, const FillOptions& options);
 

@@ -42,9 +42,17 @@ std::pair<uint32_t, uint32_t> CoveredChunks(uint64_t size, uint32_t chunk_size, 
 
 }  // namespace
 
-uint32_t ShadowStore::Impl::NewChunkSize(uint64_t size, std::string_view data,
+uint32_t ShadowStore::Impl::RangedChunkSize() const {
+  const uint32_t ranged = options.ranged_chunk_size;
+  return ranged == 0 || ranged > options.chunk_size ? options.chunk_size : ranged;
+}
+
+uint32_t ShadowStore::Impl::NewChunkSize(uint64_t size, uint64_t offset, std::string_view data,
                                          CodecContext& codec_ctx) const {
   const uint32_t chunk_size = options.chunk_size;
+  // A reader that seeks: which of its bytes are read is not known, and each chunk stored is
+  // fetched whole.
+  if (offset != 0) return RangedChunkSize();
   const uint32_t smaller = PromotedChunkSize(size, chunk_size);
   if (smaller == chunk_size) return chunk_size;
   // An incompressible blob (media, archives, encrypted or random data) is stored raw whatever
@@ -298,13 +306,12 @@ Status ShadowStore::Fill(std::string_view key_in, std::string_view etag, uint64_
   }
 
   // A new shadow, possibly replacing another version.
-  if (offset % d.options.chunk_size != 0) {
+  const uint32_t chunk_size = d.NewChunkSize(size, offset, data, codec_ctx);
+  if (offset % chunk_size != 0) {
     return Status::InvalidArgument("Fill of '" + key + "' at " + std::to_string(offset) +
                                    ", not a multiple of the chunk size " +
-                                   std::to_string(d.options.chunk_size));
+                                   std::to_string(chunk_size));
   }
-  const uint32_t chunk_size =
-      d.NewChunkSize(size, offset == 0 ? data : std::string_view(), codec_ctx);
   SHADOWFS_ASSIGN_OR_RETURN(uint32_t chunk_count, format::ChunkCountFor(size, chunk_size));
   const auto [first_chunk, last_chunk] = CoveredChunks(size, chunk_size, offset, data.size());
   const uint32_t first = first_chunk;

@@ -128,9 +128,12 @@ struct ShadowStore::Impl {
   // The chunk size that a blob of `object_size` in chunks of `chunk_size` gets when promoted
   // (chunk_size itself when it would not be split).
   uint32_t PromotedChunkSize(uint64_t object_size, uint32_t chunk_size) const;
-  // The chunk size of a new shadow of a blob of `size` whose bytes from 0 are `data` (at least
-  // its first chunk; empty when the fill starts elsewhere).
-  uint32_t NewChunkSize(uint64_t size, std::string_view data, CodecContext& codec_ctx) const;
+  // The chunk size of a new shadow of a blob of `size` whose first fill starts at `offset` with
+  // `data`.
+  uint32_t NewChunkSize(uint64_t size, uint64_t offset, std::string_view data,
+                        CodecContext& codec_ctx) const;
+  // That of a new shadow started by a fill past offset 0 (options.ranged_chunk_size, resolved).
+  uint32_t RangedChunkSize() const;
   base::Status PromoteNow(const std::string& key) EXCLUDES(mu_, catalog_mu_);
   void PromoteLoop();
 

@@ -130,6 +130,49 @@ TEST_F(MaterializerTest, FetchesWholeObjectsAndChunkAlignedRanges) {
   EXPECT_EQ(m.stats().completed, 2u);
 }
 
+// A footer's prefetch (a range past the first chunk, nothing of the object stored yet) fetches
+// the ranged chunks around it, not a whole chunk; a range the partial shadow holds is refused
+// without a request.
+TEST_F(MaterializerTest, AFooterIsFetchedInRangedChunksAndAHeldRangeIsNotFetchedAgain) {
+  ShadowStoreOptions o = testing::StoreOptions(dir_.path() + "/ranged");
+  o.chunk_size = 4 * kTestChunk;
+  o.ranged_chunk_size = kTestChunk;
+  store_.reset();
+  store_ = testing::OpenStore(o, rt_.runtime());
+  ASSERT_NE(store_, nullptr);
+  RecordingListener listener;
+  Materializer m(&faulty_, store_.get(), {}, rt_.runtime());
+  m.SetPrefetchListener(&listener);
+  const size_t size = 16 * kTestChunk;
+  const std::string etag = Put("t", size, 4);
+  const uint64_t footer = size - kTestChunk / 2;
+  ASSERT_TRUE(
+      m.Offer({.key = "t", .offset = footer, .length = kTestChunk / 2, .expected_etag = etag}));
+  m.Drain();
+  ASSERT_EQ(listener.results().size(), 1u);
+  EXPECT_EQ(listener.results()[0].stored_offset, size - kTestChunk);
+  EXPECT_EQ(listener.results()[0].length, kTestChunk);
+  auto info = store_->Find("t");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->chunk_size, kTestChunk);
+  EXPECT_EQ(info->chunks_present, 1u);
+  EXPECT_EQ(m.stats().bytes_fetched, kTestChunk);
+  EXPECT_EQ(testing::ReadRange(*store_, "t", footer, kTestChunk / 2).bytes,
+            testing::RandomBytes(size, 4).substr(footer));
+
+  faulty_.ResetCounters();
+  EXPECT_FALSE(m.Submit({.key = "t", .offset = footer + 10, .length = 20, .expected_etag = etag}));
+  EXPECT_TRUE(m.Materialize({.key = "t", .offset = footer, .expected_etag = etag}).ok());
+  EXPECT_EQ(faulty_.total_calls(), 0);
+  // A range it does not hold is fetched in the shadow's chunks.
+  ASSERT_TRUE(
+      m.Materialize({.key = "t", .offset = kTestChunk + 1, .length = 10, .expected_etag = etag})
+          .ok());
+  EXPECT_EQ(faulty_.calls(blobstore::BlobOp::kGet), 1);
+  EXPECT_EQ(store_->Find("t")->chunks_present, 2u);
+  EXPECT_EQ(m.stats().bytes_fetched, 2 * kTestChunk);
+}
+
 // The filesystem learns a prefetched object's version (and metadata) from the GET's answer.
 TEST_F(MaterializerTest, VersionObserverHearsTheVersionEachGetReturned) {
   Materializer m(&faulty_, store_.get(), {}, rt_.runtime());

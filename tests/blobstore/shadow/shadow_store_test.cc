@@ -133,6 +133,52 @@ TEST_F(ShadowStoreTest, PartialThenExtendedToComplete) {
   EXPECT_FALSE(store_->Fill("k", "e", size, 100, data.substr(100), {}).ok());  // unaligned
 }
 
+// A shadow started past offset 0 (a footer, a column chunk) is chunked at ranged_chunk_size, so
+// that a prefetch of a few KiB there fetches and stores that much, not a whole chunk around it.
+TEST_F(ShadowStoreTest, AShadowStartedPastZeroHasRangedChunksAndSaysWhatItHolds) {
+  constexpr uint32_t kChunk = 4 * kTestChunk, kRanged = kTestChunk;
+  options_.chunk_size = kChunk;
+  options_.ranged_chunk_size = kRanged;
+  Reopen();
+  const size_t size = 8 * kChunk + 100;
+  const std::string data = VersionBytes("f", "e", size);
+  // Where a fill must start: the configured chunk size below the ranged size (the shadow starts
+  // at 0), the ranged size past it; the shadow's own once there is one of that version.
+  EXPECT_EQ(store_->FillChunkSize("f", "e", kRanged - 1), kChunk);
+  EXPECT_EQ(store_->FillChunkSize("f", "e", 5 * kChunk + 7), kRanged);
+  const uint64_t footer = size - kRanged - 100;  // the last whole ranged chunk and the tail
+  ASSERT_EQ(footer % kRanged, 0u);
+  ASSERT_TRUE(store_->Fill("f", "e", size, footer, std::string_view(data).substr(footer), {}).ok());
+  auto info = store_->Find("f");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->chunk_size, kRanged);
+  EXPECT_EQ(info->chunks_present, 2u);
+  EXPECT_EQ(store_->FillChunkSize("f", "e", 0), kRanged);
+  EXPECT_EQ(store_->FillChunkSize("f", "other", 0), kChunk);
+  EXPECT_EQ(ReadRange(*store_, "f", footer, size - footer).bytes, data.substr(footer));
+  EXPECT_EQ(ReadRange(*store_, "f", footer - 1, 1).read.miss, Miss::kPartial);
+
+  EXPECT_TRUE(store_->Holds("f", "e", footer, 0));
+  EXPECT_TRUE(store_->Holds("f", "e", size - 10, 10));
+  EXPECT_TRUE(store_->Holds("f", "e", footer + 1, 50));
+  EXPECT_FALSE(store_->Holds("f", "e", footer - 1, 2));
+  EXPECT_FALSE(store_->Holds("f", "e", 0, 0));
+  EXPECT_FALSE(store_->Holds("f", "other", footer, 0));
+  EXPECT_FALSE(store_->Holds("g", "e", 0, 0));
+  EXPECT_FALSE(store_->Holds("f", "e", size, 1));  // past the end: nothing to hold
+
+  // Filled from 0 later, the shadow keeps its chunks.
+  ASSERT_TRUE(store_->Fill("f", "e", size, 0, data, {}).ok());
+  info = store_->Find("f");
+  EXPECT_TRUE(info->complete());
+  EXPECT_EQ(info->chunk_size, kRanged);
+  EXPECT_TRUE(store_->Holds("f", "e", 0, 0));
+  EXPECT_EQ(ReadRange(*store_, "f", 0, size).bytes, data);
+  // A new shadow from 0 gets the configured size.
+  FillAll("h", "e", size);
+  EXPECT_EQ(store_->Find("h")->chunk_size, kChunk);
+}
+
 TEST_F(ShadowStoreTest, NotYetValidUntilValidFromThenServes) {
   FillOptions fo;
   fo.valid_from = clock().Now() + 1h;
