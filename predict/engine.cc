@@ -10,6 +10,9 @@ namespace shadowfs::predict {
 namespace {
 
 constexpr size_t kMaxProcesses = 4096;
+// Directories whose read shape is kept (about 16 bytes each), and the longest tail proposed.
+constexpr size_t kMaxShapeDirs = 4096;
+constexpr uint64_t kMaxTail = 1ull << 20;
 constexpr size_t kPendingPerKey = 4;
 constexpr size_t kMaxPending = 1 << 16;
 constexpr auto kMinLabelWindow = std::chrono::seconds(2);
@@ -36,6 +39,7 @@ Engine::Impl::Impl(EngineOptions opts, EngineDeps d, std::unique_ptr<KeyTable> k
     : options(std::move(opts)),
       deps(d),
       keys(std::move(k)),
+      shapes(kMaxShapeDirs, kMaxTail),
       learner(expert_names),
       planner(PlannerOptionsFrom(options)),
       accountant(expert_names, options.horizon),
@@ -127,9 +131,17 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
                         KeyId readahead) {
   Features x;
   for (size_t i = 0; i < cs->size(); ++i) {
-    const Candidate& c = (*cs)[i];
+    Candidate& c = (*cs)[i];
     const KeyTable::Object* obj = keys->object(c.key);
     if (obj == nullptr) continue;
+    if (c.offset == 0) {
+      // A predicted open: read where this directory's files are (a footer).
+      const uint64_t tail = shapes.Tail(keys->Name(c.key));
+      if (tail != 0 && obj->size > tail) {
+        c.offset = obj->size - tail;
+        c.length = tail;
+      }
+    }
     // The same range proposed twice (by two experts): score it once.
     bool seen = false;
     for (size_t j = 0; j < i && !seen; ++j) {
@@ -318,6 +330,7 @@ void Engine::Observe(const AccessEvent& event) {
                         [&](uint64_t useful, uint64_t wasted)
                             NO_THREAD_SAFETY_ANALYSIS { m.Outcome(useful, wasted); });
     }
+    m.shapes.Observe(a);
     m.cands.clear();
     m.origin.clear();
     for (size_t i = 0; i < m.experts.size(); ++i) {

@@ -14,6 +14,7 @@
 #include "predict/accounting.h"
 #include "predict/engine.h"
 #include "predict/expert.h"
+#include "predict/experts/read_shape.h"
 #include "predict/key_table.h"
 #include "predict/labels.h"
 #include "predict/learner.h"
@@ -40,7 +41,6 @@ struct Engine::Impl {
 
   StoreState ReadStore() const;  // asked before taking mu: the store may call us under its lock
   KeyId InternProcess(const std::string& name, std::string_view* view) REQUIRES(mu);
-  // Scores `cands` (proposed by experts `origin`), queues their labels and admits prefetches.
   // Scores `cands` (proposed by experts `origin`), labels them and offers what the planner
   // admits; candidates of `readahead` (the file being read, when its reader has a readahead of
   // its own) are scored and labelled only.
@@ -83,6 +83,9 @@ struct Engine::Impl {
   std::unique_ptr<KeyTable> keys GUARDED_BY(mu);
   std::vector<std::unique_ptr<Expert>> experts GUARDED_BY(mu);
   std::unordered_map<std::string, KeyId> processes GUARDED_BY(mu);
+  // Where each directory's files are first read: a predicted open of a file in a directory read
+  // at its tails is offered as that tail, whichever expert proposed it.
+  experts::ReadShapes shapes GUARDED_BY(mu);
   Learner learner GUARDED_BY(mu);
   Planner planner GUARDED_BY(mu);
   Accountant accountant GUARDED_BY(mu);

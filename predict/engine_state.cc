@@ -56,7 +56,7 @@ EngineState Engine::Impl::CollectState() const {
 
 uint64_t Engine::Impl::MemoryBytes() const {
   uint64_t bytes = sizeof(*this) + keys->MemoryBytes() + planner.MemoryBytes() +
-                   accountant.MemoryBytes() + labels.MemoryBytes();
+                   accountant.MemoryBytes() + labels.MemoryBytes() + shapes.MemoryBytes();
   for (const auto& e : experts) bytes += e->MemoryBytes();
   for (const auto& [name, id] : processes) bytes += 48 + name.capacity();
   return bytes + in_flight.size() * 96;

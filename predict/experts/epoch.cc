@@ -8,7 +8,7 @@ namespace shadowfs::predict {
 namespace {
 
 constexpr std::string_view kFormat = "shadowfs.predict.epoch";
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: the members' read shape (tails)
 constexpr uint64_t kSeed = 0xe90c;
 constexpr double kFirstPassEvidence = 2;  // members read for a confidence of 1/2
 constexpr double kFirstPassFloor = 8;     // members read before a first pass is a set at all
@@ -183,6 +183,8 @@ void EpochExpert::Observe(const Access& access, std::vector<Candidate>* out) {
     return;
   }
   if (!d->listed) return;
+  // An open whose reads the page cache serves (no length) says nothing of where members are read.
+  if (access.length > 0) d->shape.Note(experts::TailRead(access, options_.range.window));
   size_t i = IndexOf(*d, access.key);
   if (i == d->members.size()) return;  // not listed yet: a new file
   if (Bit(d->read, i) &&
@@ -217,6 +219,7 @@ void EpochExpert::Observe(const Access& access, std::vector<Candidate>* out) {
   }
   if (d->proposed_unread >= options_.ahead) return;
   size_t budget = std::min<size_t>(options_.max_candidates, options_.ahead - d->proposed_unread);
+  const uint64_t tail = d->shape.Tail();
   const size_t n = d->members.size();
   const size_t words = Words(n);
   size_t w = (d->cursor / 64) % std::max<size_t>(words, 1);
@@ -229,10 +232,10 @@ void EpochExpert::Observe(const Access& access, std::vector<Candidate>* out) {
       SetBit(&d->proposed, idx);
       ++d->proposed_unread;
       d->cursor = static_cast<uint32_t>(idx + 1);
-      if (d->passes == 0 && !SmallEnoughForAFirstPass(d->members[idx])) continue;
+      if (d->passes == 0 && !ProposableInAFirstPass(*d, d->members[idx])) continue;
       --budget;
-      out->push_back(
-          experts::FileCandidate(*keys_, d->members[idx], score, options_.range, access.time));
+      out->push_back(experts::FileCandidate(*keys_, d->members[idx], score, options_.range,
+                                            access.time, tail));
     }
   }
 }
@@ -244,9 +247,9 @@ void EpochExpert::ClearProposed(Dir* d, int64_t now) {
   d->proposing_since = now;
 }
 
-bool EpochExpert::SmallEnoughForAFirstPass(KeyId key) const {
+bool EpochExpert::ProposableInAFirstPass(const Dir& d, KeyId key) const {
   const KeyTable::Object* o = keys_->object(key);
-  return o != nullptr && o->size <= options_.range.window;
+  return o != nullptr && (o->size <= options_.range.window || d.shape.Tail() != 0);
 }
 
 const EpochExpert::Dir* EpochExpert::ProposableDir(KeyId key) const {
@@ -256,7 +259,7 @@ const EpochExpert::Dir* EpochExpert::ProposableDir(KeyId key) const {
   if (d == nullptr) return nullptr;
   const size_t i = IndexOf(*d, key);
   if (i == d->members.size() || Bit(d->read, i)) return nullptr;
-  if (d->passes == 0 && !SmallEnoughForAFirstPass(key)) return nullptr;
+  if (d->passes == 0 && !ProposableInAFirstPass(*d, key)) return nullptr;
   return d;
 }
 
@@ -330,6 +333,9 @@ std::string EpochExpert::Save(const std::function<std::string_view(KeyId)>& name
     w.PutVar(d.passes);
     w.PutI64(d.pass_start);
     w.PutI64(d.last_pass_seconds);
+    w.PutVar(d.shape.reads);
+    w.PutVar(d.shape.tails);
+    w.PutVar(d.shape.tail_bytes);
     w.PutVar(d.read_count);
     for (size_t i = 0; i < d.members.size(); ++i) {
       if (Bit(d.read, i)) w.PutStr(experts::BaseOf(name_of(d.members[i])));
@@ -342,7 +348,13 @@ base::Status EpochExpert::Load(std::string_view blob,
                                const std::function<KeyId(std::string_view)>& intern) {
   dirs_.Clear();
   experts::BlobReader r(blob);
-  SHADOWFS_RETURN_IF_ERROR(r.ReadHeader(kFormat, kVersion));
+  bool shapes = true;
+  if (base::Status st = r.ReadHeader(kFormat, kVersion); !st.ok()) {
+    // Version 1, without the read shapes: learned again from the next reads.
+    r = experts::BlobReader(blob);
+    if (!r.ReadHeader(kFormat, 1).ok()) return st;
+    shapes = false;
+  }
   const uint64_t n = r.GetCount(5);
   std::string key;
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
@@ -351,6 +363,12 @@ base::Status EpochExpert::Load(std::string_view blob,
     d->passes = static_cast<uint32_t>(r.GetVar());
     d->pass_start = r.GetI64();
     d->last_pass_seconds = r.GetI64();
+    if (shapes) {
+      d->shape.reads =
+          static_cast<uint16_t>(std::min<uint64_t>(r.GetVar(), experts::ReadShape::kSpan));
+      d->shape.tails = static_cast<uint16_t>(std::min<uint64_t>(r.GetVar(), d->shape.reads));
+      d->shape.tail_bytes = static_cast<uint32_t>(std::min(r.GetVar(), options_.range.window));
+    }
     const uint64_t read = r.GetCount(1);
     // Until the next listing, the members known are those the current pass has read.
     for (uint64_t j = 0; j < read && r.ok(); ++j) {

@@ -10,7 +10,10 @@
 // k / (k + 2), at most 0.95: a cold engine prefetches at p >= 0.8, which a quarter of a
 // 40-member directory then reaches). Members
 // proposed at a lower score are proposed again once it has grown by 0.05; in a first pass only
-// members of at most one window (1 MiB) are proposed. Members come from
+// members of at most one window (1 MiB) are proposed. A directory whose members are opened at
+// their tails (experts::ReadShape: Parquet or ORC footers) has their tails proposed instead, in
+// any pass: which other bytes such a reader wants is not known.
+// Members come from
 // NamespaceView::ListDirectory, asked when a directory starts being read intensely
 // (`min_opens_to_track` opens within `track_window`) and again when a pass ends (files come and go
 // between epochs); without a NamespaceView it stays quiet.
@@ -28,6 +31,7 @@
 #include "predict/expert.h"
 #include "predict/experts/assoc_table.h"
 #include "predict/experts/expert_util.h"
+#include "predict/experts/read_shape.h"
 #include "predict/key_table.h"
 #include "predict/namespace_view.h"
 
@@ -90,7 +94,8 @@ class EpochExpert final : public Expert {
     int64_t pass_start = 0;
     int64_t last_pass_seconds = 0;  // how long the previous pass took
     int64_t listed_at = 0;
-    bool listed = false;  // members come from a listing (not only from a loaded state)
+    bool listed = false;       // members come from a listing (not only from a loaded state)
+    experts::ReadShape shape;  // where members are first read through an open
   };
   static constexpr size_t kHeatKeys = 16;
   struct Heat {  // opens of a directory not tracked yet, kept to count in its first pass
@@ -127,10 +132,10 @@ class EpochExpert final : public Expert {
   // How long the pass needs for the members it has left, at its rate (infinity: no rate yet).
   double SecondsLeft(const Dir& d, int64_t now) const;
   size_t IndexOf(const Dir& d, KeyId key) const;
-  // In a first pass only objects of at most one window (range.window) are proposed: a set is
-  // read through, but which bytes of a large member a reader wants (a columnar file's footer and
-  // a few chunks) is not known yet.
-  bool SmallEnoughForAFirstPass(KeyId key) const;
+  // In a first pass only objects of at most one window (range.window) are proposed, or their
+  // tails: a set is read through, but which bytes of a large member a reader wants is not known
+  // yet unless members are opened at their tails.
+  bool ProposableInAFirstPass(const Dir& d, KeyId key) const;
 
   Options options_;
   KeyTable* keys_;

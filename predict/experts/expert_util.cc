@@ -191,13 +191,18 @@ IdSet::IdSet(const std::vector<KeyId>& ids) : ids_(ids) { std::sort(ids_.begin()
 bool IdSet::contains(KeyId id) const { return std::binary_search(ids_.begin(), ids_.end(), id); }
 
 Candidate FileCandidate(const KeyTable& keys, KeyId key, double score, const FileRangeRule& rule,
-                        base::WallTime expected_read) {
+                        base::WallTime expected_read, uint64_t tail) {
   Candidate c;
   c.key = key;
   c.score = std::clamp(score, 0.0, 1.0);
   c.expected_read = expected_read;
   const KeyTable::Object* object = keys.object(key);
-  if (object != nullptr && object->size > rule.whole_object_max) c.length = rule.window;
+  if (object != nullptr && tail != 0 && object->size > tail) {
+    c.offset = object->size - tail;
+    c.length = tail;
+  } else if (object != nullptr && object->size > rule.whole_object_max) {
+    c.length = rule.window;
+  }
   return c;
 }
 

@@ -134,13 +134,14 @@ class IdSet {
 };
 
 // What to propose for a file predicted to be opened: the whole object when it is small (or its
-// size unknown), else its first window.
+// size unknown), else its first window. With `tail` (its directory's files are opened at their
+// tails: ReadShape) its last `tail` bytes instead, when the object is known to be larger.
 struct FileRangeRule {
   uint64_t whole_object_max = 8ull << 20;
   uint64_t window = 1ull << 20;
 };
 Candidate FileCandidate(const KeyTable& keys, KeyId key, double score, const FileRangeRule& rule,
-                        base::WallTime expected_read = {});
+                        base::WallTime expected_read = {}, uint64_t tail = 0);
 
 // The last N scores an expert proposed, so that Score can answer for keys it just predicted
 // without keeping per-key state. Scores older than the horizon are ignored.

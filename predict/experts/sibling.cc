@@ -152,21 +152,12 @@ void SiblingExpert::Propose(std::string_view dir, uint64_t tag, Dir* d, KeyId pr
   // Laplace's rule of succession on the run, discounted with the distance ahead.
   double score = std::min(0.95, (d->run + 1.0) / (d->run + 2.0));
   const size_t ahead = std::min(options_.ahead, options_.max_candidates);
-  // A reader that opens each file at its tail (a Parquet or ORC footer, a zip's central
-  // directory) will open the next ones there too: their tails, not their first bytes.
-  const uint64_t tail = TailRead(access);
   size_t proposed = 0;
   auto propose = [&](KeyId next) {
     // Expected when the run, at its pace, gets there.
     const auto expected =
         access.time + std::chrono::milliseconds(static_cast<int64_t>(d->pace_ms) * (proposed + 1));
-    Candidate c = experts::FileCandidate(*keys_, next, score, options_.range, expected);
-    const KeyTable::Object* object = keys_->object(next);
-    if (tail != 0 && object != nullptr && object->size > tail) {
-      c.offset = object->size - tail;
-      c.length = tail;
-    }
-    out->push_back(c);
+    out->push_back(experts::FileCandidate(*keys_, next, score, options_.range, expected));
     recent_.Add(next, score, access.time);
     score *= 0.9;
     ++proposed;
@@ -186,12 +177,6 @@ void SiblingExpert::Propose(std::string_view dir, uint64_t tag, Dir* d, KeyId pr
   for (size_t j = 0; next != nullptr && j < next->size() && proposed < ahead; ++j) {
     propose((*next)[j]);
   }
-}
-
-uint64_t SiblingExpert::TailRead(const Access& access) const {
-  const bool at_tail = access.offset > 0 && access.length > 0 && access.object_size > 0 &&
-                       access.offset + access.length >= access.object_size;
-  return at_tail ? std::min(access.object_size - access.offset, options_.range.window) : 0;
 }
 
 double SiblingExpert::Score(KeyId key, base::WallTime now) const {

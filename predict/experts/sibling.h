@@ -9,9 +9,6 @@
 // their size and ETag (SetObject) so the planner can use them. Without a NamespaceView it stays
 // quiet.
 //
-// A run of files first read at their tails (footers: Parquet, ORC) proposes the same number of
-// bytes at the tails of the next members.
-//
 // A run that reaches the last member of a numbered directory goes on into the next one
 // (`mod009/` then `mod010/`, NextNumberedDir): its first members fill the rest of `ahead`, and an
 // open of the first member there (within a minute) carries the run on, so a recursive scan is
@@ -110,9 +107,6 @@ class SiblingExpert final : public Expert {
   // Proposes the members after access.key in `dir` (whose record is d) and, at its end, the first
   // members of the next numbered directory. `prev` is the member opened before (kNoKey: the run
   // came from the previous directory, so access.key must be this one's first member).
-  // The bytes of a first read that ends at the object's end and starts past 0 (a footer), at
-  // most a window; else 0.
-  uint64_t TailRead(const Access& access) const;
   void Propose(std::string_view dir, uint64_t tag, Dir* d, KeyId prev, const Access& access,
                std::vector<Candidate>* out);
   // A first open in a date-named partition whose template's last partition was read in a run:

@@ -46,7 +46,7 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<Engine> Make(EngineOptions options = {}) {
     EngineDeps deps;
     deps.runtime = rt_.runtime();
-    auto e = Engine::CreateWithExperts(options, deps, fakes::MakeFakeExperts);
+    auto e = Engine::CreateWithExperts(std::move(options), deps, fakes::MakeFakeExperts);
     EXPECT_TRUE(e.ok()) << e.status().ToString();
     sink_.engine = e->get();
     (*e)->AttachSink(&sink_);
@@ -86,14 +86,16 @@ class EngineTest : public ::testing::Test {
   }
 
   // Opens and reads `key` whole (100 bytes), one second after the previous read. `length` 0: an
-  // open whose reads the kernel's page cache serves.
-  void Read(Engine* e, const std::string& key, bool from_shadow = false, uint64_t length = 100) {
+  // open whose reads the kernel's page cache serves. From `offset`, `length` bytes.
+  void Read(Engine* e, const std::string& key, bool from_shadow = false, uint64_t length = 100,
+            uint64_t offset = 0) {
     rt_.fake_clock()->Advance(seconds(1));
     AccessEvent ev;
     ev.key = std::make_shared<const std::string>(key);
     ev.process_name = std::make_shared<const std::string>("job");
     ev.etag = std::make_shared<const std::string>("etag-" + key);
     ev.object_size = 100;
+    ev.offset = offset;
     ev.length = length;
     ev.time = rt_.fake_clock()->Now();
     ev.first_read = true;
@@ -178,6 +180,35 @@ TEST_F(EngineTest, CachedOpensTeachTheModelsButAreNotDemandReads) {
   ASSERT_FALSE(sink_.offers.empty()) << "the sequence was learned from opens; threshold "
                                      << a.threshold << ", labelled " << a.labelled_predictions;
   EXPECT_EQ(sink_.offers[0].key, "d");
+}
+
+// A query engine opens each file of a table at its footer: whichever expert predicts the next
+// file's open (here the successor), the engine offers its tail, as long as the footers read,
+// also while the opens come from the page cache (no reads: they say nothing of the shape); read
+// from their starts again, the files are offered from their starts.
+TEST_F(EngineTest, APredictedOpenInADirectoryReadAtItsTailsIsOfferedAsTheTail) {
+  auto e = Make();
+  auto cycle = [&](uint64_t offset, uint64_t length) {
+    for (char c = 'a'; c <= 'j'; ++c) Read(e.get(), std::string("tbl/") + c, false, length, offset);
+  };
+  for (int pass = 0; pass < 30; ++pass) cycle(90, 10);
+  ASSERT_FALSE(sink_.offers.empty());
+  for (const auto& o : sink_.offers) {
+    EXPECT_EQ(o.offset, 90u) << o.key;
+    EXPECT_EQ(o.length, 10u) << o.key;
+  }
+  sink_.offers.clear();
+  rt_.fake_clock()->Advance(seconds(601));  // every request forgotten
+  for (int pass = 0; pass < 3; ++pass) cycle(0, 0);
+  ASSERT_FALSE(sink_.offers.empty());
+  for (const auto& o : sink_.offers) EXPECT_EQ(o.offset, 90u) << o.key;
+  rt_.fake_clock()->Advance(seconds(601));
+  for (int pass = 0; pass < 6; ++pass) cycle(0, 100);
+  sink_.offers.clear();
+  rt_.fake_clock()->Advance(seconds(601));
+  cycle(0, 100);
+  ASSERT_FALSE(sink_.offers.empty());
+  for (const auto& o : sink_.offers) EXPECT_EQ(o.offset, 0u) << o.key;
 }
 
 // An expert that always expects the next 100 bytes of the file just read, sure of it.

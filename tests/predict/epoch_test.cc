@@ -259,6 +259,43 @@ TEST_F(EpochExpertTest, AFirstPassProposesNoLargeMember) {
   EXPECT_FALSE(Open(&expert, tables[0]).empty());
 }
 
+// A query engine reads each file's footer, then a few column chunks: the members' tails are
+// proposed, already in the first pass, and in the next passes whose opens the page cache serves
+// (no reads), never the 4 MiB files whole.
+TEST_F(EpochExpertTest, MembersOpenedAtTheirTailsHaveTheirTailsProposed) {
+  testing::FakeNames big;
+  std::vector<std::string> tables;
+  constexpr uint64_t kSize = 4 << 20, kFooter = 64 << 10;
+  for (int i = 0; i < 100; ++i) {
+    tables.push_back("table/part-" + std::to_string(i) + ".parquet");
+    big.Add(tables.back(), kSize);
+  }
+  std::shuffle(tables.begin(), tables.end(), rng_);
+  EpochExpert expert(options_, &keys_, &big);
+  std::vector<Candidate> proposed;
+  auto open = [&](const std::string& t, uint64_t offset, uint64_t length) {
+    std::vector<Candidate> out;
+    expert.Observe(make_.Open(t, "duckdb", ++t_, kSize, offset, length), &out);
+    proposed.insert(proposed.end(), out.begin(), out.end());
+  };
+  for (const std::string& t : tables) open(t, kSize - kFooter, kFooter);
+  ASSERT_FALSE(proposed.empty()) << "a set in progress, its tails known";
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const std::string& t : tables) open(t, 0, 0);
+  }
+  ASSERT_GT(proposed.size(), 100u);
+  for (const Candidate& c : proposed) {
+    EXPECT_EQ(c.offset, kSize - kFooter) << keys_.Name(c.key);
+    EXPECT_EQ(c.length, kFooter);
+  }
+  // Members read from their start again (a full scan) are proposed from their start.
+  for (const std::string& t : tables) open(t, 0, 1 << 20);
+  proposed.clear();
+  for (size_t i = 0; i < tables.size() / 2; ++i) open(tables[i], 0, 1 << 20);
+  ASSERT_FALSE(proposed.empty());
+  EXPECT_EQ(proposed.back().offset, 0u);
+}
+
 TEST_F(EpochExpertTest, StaysQuietWithoutANamespaceView) {
   EpochExpert expert(options_, &keys_, nullptr);
   for (int pass = 0; pass < 3; ++pass) {
@@ -303,6 +340,44 @@ TEST_F(EpochExpertTest, SaveLoadKeepsThePasses) {
   }
   EXPECT_EQ(loaded.Load("x", [&](std::string_view n) { return other.Intern(n); }).code(),
             base::StatusCode::kCorruption);
+}
+
+// The read shape persists (a remounted query engine's first pass proposes footers at once); a
+// state of version 1, without it, loads with the passes and learns the shape again.
+TEST_F(EpochExpertTest, SaveLoadKeepsTheReadShapeAndLoadsVersionOne) {
+  testing::FakeNames big;
+  constexpr uint64_t kSize = 4 << 20, kFooter = 64 << 10;
+  std::vector<std::string> tables;
+  for (int i = 0; i < 40; ++i) {
+    tables.push_back("table/part-" + std::to_string(i) + ".parquet");
+    big.Add(tables.back(), kSize);
+  }
+  EpochExpert expert(options_, &keys_, &big);
+  std::vector<Candidate> out;
+  for (const std::string& t : tables) {
+    expert.Observe(make_.Open(t, "duckdb", ++t_, kSize, kSize - kFooter, kFooter), &out);
+  }
+  KeyTable other(10'000);
+  EpochExpert loaded(options_, &other, &big);
+  ASSERT_TRUE(testing::RoundTrip(expert, keys_, &loaded, &other).ok());
+  AccessMaker make(&other);
+  out.clear();
+  for (const std::string& t : tables)
+    loaded.Observe(make.Open(t, "duckdb", ++t_, kSize, 0, 0), &out);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out[0].offset, kSize - kFooter);
+
+  experts::BlobWriter v1("shadowfs.predict.epoch", 1);
+  v1.PutVar(1);
+  v1.PutStr("table/");
+  v1.PutVar(2);         // passes
+  v1.PutI64(t_ - 100);  // pass start
+  v1.PutI64(50);        // the last pass's seconds
+  v1.PutVar(1);         // read in this pass
+  v1.PutStr("part-0.parquet");
+  EpochExpert old(options_, &other, &big);
+  EXPECT_TRUE(
+      old.Load(std::move(v1).Finish(), [&](std::string_view n) { return other.Intern(n); }).ok());
 }
 
 }  // namespace

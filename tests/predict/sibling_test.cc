@@ -128,31 +128,6 @@ TEST(SiblingExpertPartitionTest, ThePartitionAfterOneReadInOrderIsProposedFromIt
   EXPECT_TRUE(open("2026-01-04", 2, 260200).empty());
 }
 
-// A query engine opens each Parquet file at its footer: the next files' footers are proposed,
-// as many bytes at their ends as it read at the end of this one, not their first bytes.
-TEST_F(SiblingExpertTest, FilesOpenedAtTheirTailsProposeTheNextTails) {
-  std::vector<Candidate> out;
-  for (int i = 5; i <= 7; ++i) {
-    const uint64_t size = 1000 + i;
-    out.clear();
-    expert_.Observe(make_.Open("tbl/part-0000" + std::to_string(i) + ".parquet", "duckdb", i, size,
-                               size - 100, 100),
-                    &out);
-  }
-  ASSERT_EQ(out.size(), 8u);
-  for (const Candidate& c : out) {
-    const uint64_t size = keys_.object(c.key)->size;
-    EXPECT_EQ(c.offset, size - 100) << keys_.Name(c.key);
-    EXPECT_EQ(c.length, 100u);
-  }
-  // Opened at the start, the next files are proposed from theirs.
-  out.clear();
-  expert_.Observe(make_.Open("tbl/part-00008.parquet", "duckdb", 8, 1008, 0, 100), &out);
-  ASSERT_FALSE(out.empty());
-  EXPECT_EQ(out[0].offset, 0u);
-  EXPECT_EQ(out[0].length, 0u);
-}
-
 TEST_F(SiblingExpertTest, NumericRunsCompareAsNumbers) {
   Open("logs/run8.log", 1);
   Open("logs/run9.log", 2);
