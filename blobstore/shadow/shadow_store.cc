@@ -270,6 +270,9 @@ Result<std::unique_ptr<ShadowStore>> ShadowStore::Open(ShadowStoreOptions option
   if (options.promoted_chunk_size != 0) {
     SHADOWFS_RETURN_IF_ERROR(format::ValidateChunkSize(options.promoted_chunk_size));
   }
+  if (!(options.raw_below_fill >= 0 && options.raw_below_fill <= 1)) {
+    return Status::InvalidArgument("shadow store: raw_below_fill must be within [0, 1]");
+  }
   if (options.ranged_chunk_size != 0) {
     SHADOWFS_RETURN_IF_ERROR(format::ValidateChunkSize(options.ranged_chunk_size));
   }

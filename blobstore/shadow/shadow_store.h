@@ -132,6 +132,12 @@ struct ShadowStoreOptions {
   // Parquet footer, a column chunk, an index page), and every chunk is fetched whole from the
   // primary: in 64 KiB chunks a 64 KiB footer costs 64 KiB, not the 1 MiB around it.
   uint32_t ranged_chunk_size = 64u << 10;
+  // Chunks are stored raw while the store holds less than this share of its capacity, and with
+  // `codec` above it (0: always with `codec`). A raw chunk serves at the cost of a plain file
+  // read; a compressed one costs a decode on every read that the page cache does not spare (lz4
+  // decodes at ~3 GB/s against the page cache's ~30 GB/s copy: tests/bench/README.md), so space
+  // is traded for CPU only once space is short. Shadows stored raw stay so until evicted.
+  double raw_below_fill = 0.5;
 };
 
 // A write intent (DESIGN.md section 5): an upload the filesystem owes the primary. Recorded in

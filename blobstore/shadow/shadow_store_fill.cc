@@ -47,8 +47,24 @@ uint32_t ShadowStore::Impl::RangedChunkSize() const {
   return ranged == 0 || ranged > options.chunk_size ? options.chunk_size : ranged;
 }
 
+CodecOptions ShadowStore::Impl::FillCodec() {
+  if (options.raw_below_fill <= 0 || options.codec.preferred == Codec::kNone) return options.codec;
+  const uint64_t cap = EffectiveCapacity();
+  uint64_t used;
+  {
+    base::MutexLock lock(&mu_);
+    used = used_;
+  }
+  if (static_cast<double>(used) >= options.raw_below_fill * static_cast<double>(cap)) {
+    return options.codec;
+  }
+  CodecOptions raw = options.codec;
+  raw.preferred = Codec::kNone;
+  return raw;
+}
+
 uint32_t ShadowStore::Impl::NewChunkSize(uint64_t size, uint64_t offset, std::string_view data,
-                                         CodecContext& codec_ctx) const {
+                                         const CodecOptions& codec, CodecContext& codec_ctx) const {
   const uint32_t chunk_size = options.chunk_size;
   // A reader that seeks: which of its bytes are read is not known, and each chunk stored is
   // fetched whole.
@@ -61,8 +77,7 @@ uint32_t ShadowStore::Impl::NewChunkSize(uint64_t size, uint64_t offset, std::st
   // by the first chunk, as the codec judges each chunk: by samples.
   const std::string_view first = data.substr(0, std::min<uint64_t>(size, chunk_size));
   if (first.size() < std::min<uint64_t>(size, chunk_size)) return chunk_size;
-  const bool raw = options.codec.preferred == Codec::kNone ||
-                   codec_ctx.LooksIncompressible(first, options.codec);
+  const bool raw = codec.preferred == Codec::kNone || codec_ctx.LooksIncompressible(first, codec);
   return raw ? smaller : chunk_size;
 }
 
@@ -242,6 +257,7 @@ Status ShadowStore::Fill(std::string_view key_in, std::string_view etag, uint64_
     }
   }
   CodecContext codec_ctx;
+  const CodecOptions codec = d.FillCodec();
 
   if (existing && existing->file->etag() == etag) {
     // Extend the shadow of this version in place.
@@ -274,8 +290,7 @@ Status ShadowStore::Fill(std::string_view key_in, std::string_view etag, uint64_
                                          options.probability ? d.prefetches_refused : nullptr));
       for (uint32_t i : missing) {
         uint64_t at = uint64_t{i} * file.chunk_size() - offset;
-        Status s =
-            file.AppendChunk(i, data.substr(at, file.chunk_length(i)), d.options.codec, codec_ctx);
+        Status s = file.AppendChunk(i, data.substr(at, file.chunk_length(i)), codec, codec_ctx);
         if (!s.ok() && s.code() != base::StatusCode::kAlreadyExists) {
           result = s;
           break;
@@ -306,7 +321,7 @@ Status ShadowStore::Fill(std::string_view key_in, std::string_view etag, uint64_
   }
 
   // A new shadow, possibly replacing another version.
-  const uint32_t chunk_size = d.NewChunkSize(size, offset, data, codec_ctx);
+  const uint32_t chunk_size = d.NewChunkSize(size, offset, data, codec, codec_ctx);
   if (offset % chunk_size != 0) {
     return Status::InvalidArgument("Fill of '" + key + "' at " + std::to_string(offset) +
                                    ", not a multiple of the chunk size " +
@@ -349,7 +364,7 @@ Status ShadowStore::Fill(std::string_view key_in, std::string_view etag, uint64_
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
       return base::ErrnoStatus(errno, "cannot create " + dir);
     }
-    ShadowOptions so{.chunk_size = chunk_size, .codec = d.options.codec};
+    ShadowOptions so{.chunk_size = chunk_size, .codec = codec};
     SHADOWFS_ASSIGN_OR_RETURN(auto writer,
                               ShadowWriter::Create(path, key, std::string(etag), size, so));
     for (uint32_t i = first; i < last; ++i) {

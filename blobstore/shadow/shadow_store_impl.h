@@ -129,9 +129,12 @@ struct ShadowStore::Impl {
   // (chunk_size itself when it would not be split).
   uint32_t PromotedChunkSize(uint64_t object_size, uint32_t chunk_size) const;
   // The chunk size of a new shadow of a blob of `size` whose first fill starts at `offset` with
-  // `data`.
+  // `data`, stored with `codec`.
   uint32_t NewChunkSize(uint64_t size, uint64_t offset, std::string_view data,
-                        CodecContext& codec_ctx) const;
+                        const CodecOptions& codec, CodecContext& codec_ctx) const;
+  // The codec a fill stores its chunks with now: none while the store is below
+  // options.raw_below_fill of its capacity, options.codec above.
+  CodecOptions FillCodec() EXCLUDES(mu_);
   // That of a new shadow started by a fill past offset 0 (options.ranged_chunk_size, resolved).
   uint32_t RangedChunkSize() const;
   base::Status PromoteNow(const std::string& key) EXCLUDES(mu_, catalog_mu_);

@@ -1,11 +1,12 @@
 // The cost of serving a cached shadow through ShadowStore::Read (index lookup, serving rule,
 // chunk decode and verification, hit accounting) against pread of a plain local file holding the
-// same bytes, both page-cache warm, for: a compressible shadow stored lz4 (the store's default),
-// the same shadow after ShadowStore::Promote rewrote it raw (in smaller chunks), and
-// incompressible data (stored raw from the start, in the promoted chunk size). Prints a
-// Markdown table for tests/bench/README.md. Both thread CPU time (immune to other processes on a
-// shared machine) and wall time are given. Usage: shadow_store_bench [scratch_dir] (default:
-// $TMPDIR or /tmp).
+// same bytes, both page-cache warm, for: a compressible shadow filled in a store with room (the
+// default stores it raw), the same shadow stored lz4 (a store over half full), that one after
+// ShadowStore::Promote rewrote it raw (in smaller chunks), incompressible data (stored raw from
+// the start, in the promoted chunk size), and the same first filled past offset 0 (in the ranged
+// chunk size). Prints a Markdown table for tests/bench/README.md. Both thread CPU time (immune to
+// other processes on a shared machine) and wall time are given. Usage: shadow_store_bench
+// [scratch_dir] (default: $TMPDIR or /tmp).
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -31,7 +32,6 @@
 namespace shadowfs::bench {
 namespace {
 
-using shadow::Codec;
 constexpr size_t kMiB = 1024 * 1024;
 constexpr size_t kShadowBytes = 100 * kMiB;
 
@@ -134,9 +134,16 @@ int Main(int argc, char** argv) {
   // The read path's heat check runs (and costs what it costs) but never fires: this bench
   // promotes explicitly so that each row measures one known state.
   o.promote_after_passes = 1u << 30;
-  auto opened = shadow::ShadowStore::Open(o, rt.runtime());
+  // This store compresses whatever its fill level, to measure compressed shadows; `roomy` has
+  // the default: chunks raw while the store is less than half full.
+  shadow::ShadowStoreOptions compressing = o;
+  compressing.raw_below_fill = 0;
+  auto opened = shadow::ShadowStore::Open(compressing, rt.runtime());
   if (!opened.ok()) Die(opened.status().ToString());
   shadow::ShadowStore& store = **opened;
+  o.dir = dir + "/roomy";
+  auto roomy = shadow::ShadowStore::Open(o, rt.runtime());
+  if (!roomy.ok()) Die(roomy.status().ToString());
 
   std::printf(
       "\n### Store-level read cost (100 MiB; compressible data filled in 1 MiB chunks and promoted "
@@ -166,7 +173,10 @@ int Main(int argc, char** argv) {
     base::Status s = store.Fill(c.key, "etag", c.data.size(), 0, c.data, {});
     if (!s.ok()) Die(s.ToString());
     if (std::string_view(c.key) == "text") {
-      Rows(store, c.key, c.data, plain_path, "text, as filled (cold)");
+      s = (*roomy)->Fill(c.key, "etag", c.data.size(), 0, c.data, {});
+      if (!s.ok()) Die(s.ToString());
+      Rows(**roomy, c.key, c.data, plain_path, "text, as filled in a store with room (raw)");
+      Rows(store, c.key, c.data, plain_path, "text, as filled in a store over half full (cold)");
       auto t0 = std::chrono::steady_clock::now();
       s = store.Promote(c.key);
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -175,10 +185,18 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr, "promotion of 100 MiB took %.2f s wall\n", secs);
     } else {
       Rows(store, c.key, c.data, plain_path, "random (incompressible)");
+      // First filled past offset 0 (a footer first, then the rest): ranged_chunk_size chunks.
+      const uint64_t at = o.ranged_chunk_size;
+      const std::string_view data(c.data);
+      s = (*roomy)->Fill("ranged", "etag", data.size(), at, data.substr(at), {});
+      if (s.ok()) s = (*roomy)->Fill("ranged", "etag", data.size(), 0, data.substr(0, at), {});
+      if (!s.ok()) Die(s.ToString());
+      Rows(**roomy, "ranged", c.data, plain_path, "random, first filled past offset 0");
     }
     std::filesystem::remove(plain_path);
   }
   opened->reset();
+  roomy->reset();
   std::filesystem::remove_all(dir);
   return 0;
 }
@@ -186,4 +204,11 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace shadowfs::bench
 
-int main(int argc, char** argv) { return shadowfs::bench::Main(argc, argv); }
+int main(int argc, char** argv) {
+  try {
+    return shadowfs::bench::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "shadow_store_bench: %s\n", e.what());
+    return 1;
+  }
+}

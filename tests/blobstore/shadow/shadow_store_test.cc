@@ -179,6 +179,32 @@ TEST_F(ShadowStoreTest, AShadowStartedPastZeroHasRangedChunksAndSaysWhatItHolds)
   EXPECT_EQ(store_->Find("h")->chunk_size, kChunk);
 }
 
+// Chunks are stored raw (served at the cost of a plain file read) while the store is less than
+// raw_below_fill full, and compressed once space is short; raw shadows stay raw.
+TEST_F(ShadowStoreTest, ChunksAreRawWhileTheStoreHasRoomAndCompressedOnceItIsHalfFull) {
+  options_.capacity_bytes = 64 * kTestChunk;
+  options_.raw_below_fill = 0.5;
+  Reopen();
+  const size_t size = 12 * kTestChunk;
+  auto fill = [&](const std::string& key) {
+    const std::string text = testing::TextBytes(size, 3);
+    EXPECT_TRUE(store_->Fill(key, "e", size, 0, text, {}).ok());
+    EXPECT_EQ(ReadRange(*store_, key, 0, size).bytes, text);
+    return store_->Find(key)->chunks_by_codec;
+  };
+  const auto raw = static_cast<size_t>(Codec::kNone), lz4 = static_cast<size_t>(Codec::kLz4);
+  int raw_shadows = 0;
+  while (store_->used_bytes() < options_.capacity_bytes / 2) {
+    EXPECT_EQ(fill("raw" + std::to_string(raw_shadows++))[raw], 12u);
+  }
+  EXPECT_GE(raw_shadows, 2);
+  EXPECT_EQ(fill("compressed")[lz4], 12u);
+  EXPECT_EQ(store_->Find("raw0")->chunks_by_codec[raw], 12u);
+  options_.raw_below_fill = 1.5;
+  EXPECT_EQ(ShadowStore::Open(options_, rt_.runtime()).status().code(),
+            base::StatusCode::kInvalidArgument);
+}
+
 TEST_F(ShadowStoreTest, NotYetValidUntilValidFromThenServes) {
   FillOptions fo;
   fo.valid_from = clock().Now() + 1h;

@@ -34,6 +34,7 @@ inline ShadowStoreOptions StoreOptions(const std::string& dir) {
   o.dir = dir;
   o.chunk_size = kTestChunk;
   o.capacity_bytes = 64ull << 20;
+  o.raw_below_fill = 0;  // every chunk with the codec, as the tests expect (one test sets it)
   o.flush_interval = std::chrono::hours(1);  // tests flush explicitly
   return o;
 }
