@@ -133,7 +133,7 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
   for (size_t i = 0; i < cs->size(); ++i) {
     Candidate& c = (*cs)[i];
     const KeyTable::Object* obj = keys->object(c.key);
-    if (obj == nullptr) continue;
+    if (obj == nullptr || c.key == readahead) continue;
     if (c.offset == 0) {
       // A predicted open: read where this directory's files are (a footer).
       const uint64_t tail = shapes.Tail(keys->Name(c.key));
@@ -191,7 +191,7 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
     // highest (recency scores every key just read, whatever its weight) nor to the proposer
     // (successor proposes what epoch's score makes likely).
     const size_t best = learner.StrongestExpert(x);
-    if (!options.prefetch || sink == nullptr || c.key == readahead) continue;
+    if (!options.prefetch || sink == nullptr) continue;
     auto d = planner.Admit(c.key, c.offset, c.length, obj->size, p, now, store,
                            accountant.unread_bytes(), c.expected_read);
     if (!d) continue;

@@ -46,8 +46,11 @@ struct EngineOptions {
   // prefetched is neither fetched nor counted as prefetched).
   bool prefetch = true;
   // The reader of a file has its own readahead (the mount's FileSystem fetches ahead of a
-  // sequential stream into the shadow): proposals of the file being read are then left to it
-  // and only learned from, since two readaheads of one stream fetch its bytes twice.
+  // sequential stream into the shadow): proposals of the file being read are then left to it,
+  // since two readaheads of one stream fetch its bytes twice, and not labelled either: the
+  // learner would be calibrated on predictions the planner never acts on (in a columnar
+  // workload, confident misses of the next window after each column chunk pulled the sibling
+  // expert's footers, all read, below the threshold: tests/bench/README.md).
   bool readahead_owns_open_file = false;
   // The planner's threshold adapts to hold this byte precision.
   double target_precision = 0.8;

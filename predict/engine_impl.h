@@ -43,7 +43,7 @@ struct Engine::Impl {
   KeyId InternProcess(const std::string& name, std::string_view* view) REQUIRES(mu);
   // Scores `cands` (proposed by experts `origin`), labels them and offers what the planner
   // admits; candidates of `readahead` (the file being read, when its reader has a readahead of
-  // its own) are scored and labelled only.
+  // its own) are left alone.
   void Plan(std::vector<Candidate>* cands, const std::vector<size_t>& origin, base::WallTime now,
             const StoreState& store, std::vector<Offer>* offers, KeyId readahead = kNoKey)
       REQUIRES(mu);

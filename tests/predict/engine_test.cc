@@ -233,7 +233,8 @@ class NextRangeExpert final : public StatelessExpert {
 };
 
 // With a reader that has its own readahead (the mount), the open file's next ranges are left to
-// it: learned from, never prefetched twice.
+// it: never prefetched twice, and not labelled (the learner would learn from predictions it
+// never acts on).
 TEST_F(EngineTest, TheOpenFilesRangesAreLeftToTheReadersReadahead) {
   for (bool owned : {false, true}) {
     EngineOptions options;
@@ -262,7 +263,8 @@ TEST_F(EngineTest, TheOpenFilesRangesAreLeftToTheReadersReadahead) {
     }
     if (owned) {
       EXPECT_TRUE(sink_.offers.empty());
-      EXPECT_FALSE((*e)->Top("", 10).empty()) << "still predicted, to be labelled and learned";
+      EXPECT_TRUE((*e)->Top("", 10).empty()) << "nothing predicted, nothing to label";
+      EXPECT_EQ((*e)->accounting().labelled_predictions, 0u);
     } else {
       EXPECT_FALSE(sink_.offers.empty());
     }
