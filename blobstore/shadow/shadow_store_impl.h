@@ -26,6 +26,7 @@
 #include "blobstore/shadow/catalog.h"
 #include "blobstore/shadow/confidence.h"
 #include "blobstore/shadow/shadow_store.h"
+#include "blobstore/shadow/shadow_writer.h"
 
 namespace shadowfs::shadow {
 
@@ -128,6 +129,13 @@ struct ShadowStore::Impl {
   // The chunk size that a blob of `object_size` in chunks of `chunk_size` gets when promoted
   // (chunk_size itself when it would not be split).
   uint32_t PromotedChunkSize(uint64_t object_size, uint32_t chunk_size) const;
+  // The chunk size a complete shadow in chunks smaller than options.promoted_chunk_size and
+  // options.chunk_size (one first filled past offset 0) is merged into when promoted, the
+  // smaller of the two; 0 when it is not merged.
+  uint32_t MergedChunkSize(const ShadowFile& f) const;
+  // Promotion's copy of `old` into `writer` (in MergedChunkSize chunks), committed.
+  base::Status MergeChunks(const std::string& key, ShadowHandle& old, ReadContext& read_ctx,
+                           CodecContext& codec_ctx, ShadowWriter& writer) EXCLUDES(mu_);
   // The chunk size of a new shadow of a blob of `size` whose first fill starts at `offset` with
   // `data`, stored with `codec`.
   uint32_t NewChunkSize(uint64_t size, uint64_t offset, std::string_view data,

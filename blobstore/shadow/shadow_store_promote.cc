@@ -30,6 +30,15 @@ constexpr size_t kPromoteQueueMax = 64;
 
 }  // namespace
 
+uint32_t ShadowStore::Impl::MergedChunkSize(const ShadowFile& f) const {
+  // Never past the size new shadows get: a store configured with small chunks keeps them.
+  const uint32_t size = std::min(options.promoted_chunk_size, options.chunk_size);
+  if (size == 0 || f.chunk_size() >= size || f.object_size() <= f.chunk_size() || !f.complete()) {
+    return 0;
+  }
+  return size;
+}
+
 uint32_t ShadowStore::Impl::PromotedChunkSize(uint64_t object_size, uint32_t chunk_size) const {
   uint32_t size = options.promoted_chunk_size;
   // A blob that fits one chunk of the smaller size is one chunk either way.
@@ -46,7 +55,10 @@ void ShadowStore::Impl::NoteServedLocked(const std::string& key, IndexEntry& e, 
   // A leaf lock and a copy of a few counters: cheap next to the read that got us here.
   ShadowStats st = e.handle->file->stats();
   if (e.served < passes * std::max<uint64_t>(st.present_raw_bytes, 1)) return;
-  if (st.chunks_by_codec[static_cast<int>(Codec::kNone)] == st.present_chunks) return;
+  if (st.chunks_by_codec[static_cast<int>(Codec::kNone)] == st.present_chunks &&
+      MergedChunkSize(*e.handle->file) == 0) {
+    return;
+  }
   if (promote_queue_.size() >= kPromoteQueueMax) return;  // noticed again on a later read
   e.promote_queued = true;
   promote_queue_.push_back(key);
@@ -81,6 +93,49 @@ void ShadowStore::Impl::PromoteLoop() {
 
 Status ShadowStore::Promote(std::string_view key) { return impl_->PromoteNow(std::string(key)); }
 
+Status ShadowStore::Impl::MergeChunks(const std::string& key, ShadowHandle& old,
+                                      ReadContext& read_ctx, CodecContext& codec_ctx,
+                                      ShadowWriter& writer) {
+  const ShadowFile& file = *old.file;
+  const uint32_t per = writer.chunk_size() / file.chunk_size();  // old chunks per new one
+  std::vector<char> buffer(writer.chunk_size());
+  for (uint32_t j = 0; uint64_t{j} * per < file.chunk_count(); ++j) {
+    {
+      base::MutexLock lock(&mu_);
+      if (stopping_) return Status::Unavailable("shadow store is closing");
+    }
+    // A new chunk is stored only whole: an old one dropped meanwhile (a reader found it corrupt)
+    // leaves the new one absent, to be fetched again like any missing chunk.
+    uint64_t at = 0;
+    bool whole = true;
+    for (uint32_t i = j * per; i < std::min<uint64_t>(file.chunk_count(), uint64_t{j + 1} * per);
+         ++i) {
+      std::span<char> raw(buffer.data() + at, file.chunk_length(i));
+      Status rs =
+          file.IsPresent(i) ? file.ReadChunk(i, raw, read_ctx) : Status::NotFound("chunk dropped");
+      if (rs.IsNotFound()) {
+        whole = false;
+        break;
+      }
+      if (rs.code() == base::StatusCode::kCorruption) {
+        corrupt_chunks->Increment();
+        base::LogStream(*runtime.logger, base::LogLevel::kWarning)
+            << "shadow of '" << key << "': dropping chunk " << i
+            << " (found while promoting): " << rs.ToString();
+        SHADOWFS_RETURN_IF_ERROR(old.file->DropChunk(i));
+        whole = false;
+        break;
+      }
+      SHADOWFS_RETURN_IF_ERROR(rs);
+      at += raw.size();
+    }
+    if (!whole) continue;
+    SHADOWFS_RETURN_IF_ERROR(writer.PutChunk(
+        j, std::span<const char>(buffer.data(), writer.chunk_length(j)), codec_ctx));
+  }
+  return writer.Commit();
+}
+
 Status ShadowStore::Impl::PromoteNow(const std::string& key) {
   // The claim keeps Fill, Drop, Verify and eviction away from this key until the swap is done,
   // so the file being copied is the one in the index throughout.
@@ -90,7 +145,8 @@ Status ShadowStore::Impl::PromoteNow(const std::string& key) {
   uint64_t reserve = 0;
   double value_raw = 0;
   uint32_t chunk_size = 0;
-  uint32_t split = 1;  // new chunks per old one
+  uint32_t split = 1;     // new chunks per old one
+  uint32_t merge_to = 0;  // a complete shadow in small chunks: merged into chunks of this size
   {
     base::MutexLock lock(&mu_);
     auto it = index_.find(key);
@@ -99,16 +155,19 @@ Status ShadowStore::Impl::PromoteNow(const std::string& key) {
     etag = it->second.info.etag;
     const ShadowFile& f = *old->file;
     ShadowStats st = f.stats();
-    if (st.chunks_by_codec[static_cast<int>(Codec::kNone)] == st.present_chunks) {
+    merge_to = MergedChunkSize(f);
+    if (st.chunks_by_codec[static_cast<int>(Codec::kNone)] == st.present_chunks && merge_to == 0) {
       return Status::Ok();
     }
-    chunk_size = PromotedChunkSize(f.object_size(), f.chunk_size());
-    split = f.chunk_size() / chunk_size;
+    chunk_size = merge_to != 0 ? merge_to : PromotedChunkSize(f.object_size(), f.chunk_size());
+    split = merge_to != 0 ? 1 : f.chunk_size() / chunk_size;
+    const uint64_t new_chunks = merge_to != 0 ? (f.object_size() + merge_to - 1) / merge_to
+                                              : uint64_t{f.chunk_count()} * split;
+    const uint64_t new_present = merge_to != 0 ? new_chunks : uint64_t{st.present_chunks} * split;
     // Every chunk raw, each perhaps after padding to a page boundary.
     reserve = RoundUpToBlock(format::HeaderSizeFor(key.size(), etag.size()) +
-                             uint64_t{format::kEntrySize} * f.chunk_count() * split +
-                             st.present_raw_bytes +
-                             uint64_t{st.present_chunks} * split * format::MaxPadding(chunk_size)) +
+                             uint64_t{format::kEntrySize} * new_chunks + st.present_raw_bytes +
+                             new_present * format::MaxPadding(chunk_size)) +
               kMetadataSlack;
     // What the shadow will be worth per byte once raw: the extra bytes save CPU, not a fetch,
     // so only shadows worth less than that may make room for them.
@@ -143,6 +202,7 @@ Status ShadowStore::Impl::PromoteNow(const std::string& key) {
                               ShadowWriter::Create(path, key, etag, file.object_size(), so));
     ReadContext read_ctx;
     CodecContext codec_ctx;
+    if (merge_to != 0) return MergeChunks(key, *old, read_ctx, codec_ctx, *writer);
     std::vector<char> buffer(file.chunk_size());
     for (uint32_t i = 0; i < file.chunk_count(); ++i) {
       {

@@ -58,6 +58,7 @@ class ShadowWriter {
   const std::string& temp_path() const { return temp_path_; }
   const std::string& final_path() const { return final_path_; }
   uint32_t chunk_count() const { return header_.chunk_count; }
+  uint32_t chunk_size() const { return header_.chunk_size; }
   uint32_t chunk_length(uint32_t index) const {
     return format::RawChunkLength(header_.object_size, header_.chunk_size, index);
   }

@@ -4,9 +4,9 @@
 // default stores it raw), the same shadow stored lz4 (a store over half full), that one after
 // ShadowStore::Promote rewrote it raw (in smaller chunks), incompressible data (stored raw from
 // the start, in the promoted chunk size), and the same first filled past offset 0 (in the ranged
-// chunk size). Prints a Markdown table for tests/bench/README.md. Both thread CPU time (immune to
-// other processes on a shared machine) and wall time are given. Usage: shadow_store_bench
-// [scratch_dir] (default: $TMPDIR or /tmp).
+// chunk size), before and after promotion merged its chunks. Prints a Markdown table for
+// tests/bench/README.md. Both thread CPU time (immune to other processes on a shared machine) and
+// wall time are given. Usage: shadow_store_bench [scratch_dir] (default: $TMPDIR or /tmp).
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -192,6 +192,9 @@ int Main(int argc, char** argv) {
       if (s.ok()) s = (*roomy)->Fill("ranged", "etag", data.size(), 0, data.substr(0, at), {});
       if (!s.ok()) Die(s.ToString());
       Rows(**roomy, "ranged", c.data, plain_path, "random, first filled past offset 0");
+      s = (*roomy)->Promote("ranged");  // complete: its 64 KiB chunks merged
+      if (!s.ok()) Die(s.ToString());
+      Rows(**roomy, "ranged", c.data, plain_path, "random, first filled past offset 0, promoted");
     }
     std::filesystem::remove(plain_path);
   }

@@ -306,6 +306,53 @@ TEST_F(ShadowPromoteTest, PromotionSplitsLargeChunksAndKeepsWhatIsMissing) {
   EXPECT_EQ(store_->used_bytes(), testing::DiskUsage(options_.dir));
 }
 
+// A shadow first filled past offset 0 has small (ranged) chunks; once complete and hot, its
+// promotion merges them into promoted_chunk_size chunks, raw, whatever they were stored as. A
+// partial one keeps its chunk size: a merged chunk could only hold what all its parts hold.
+TEST_F(ShadowPromoteTest, PromotionMergesTheSmallChunksOfACompleteShadow) {
+  options_.chunk_size = 4 * kTestChunk;
+  options_.promoted_chunk_size = 2 * kTestChunk;
+  options_.ranged_chunk_size = kTestChunk;
+  Reopen();
+  const size_t size = 9 * kTestChunk + 100;
+  for (const bool text : {true, false}) {
+    const std::string key = text ? "text" : "random";
+    const std::string data = text ? testing::TextBytes(size, 5) : testing::RandomBytes(size, 5);
+    ASSERT_TRUE(
+        store_->Fill(key, "e", size, kTestChunk, std::string_view(data).substr(kTestChunk), {})
+            .ok());
+    ASSERT_TRUE(
+        store_->Fill(key, "e", size, 0, std::string_view(data).substr(0, kTestChunk), {}).ok());
+    ASSERT_EQ(store_->Find(key)->chunk_size, kTestChunk);
+    ASSERT_TRUE(store_->Promote(key).ok());
+    auto info = store_->Find(key);
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->chunk_size, 2 * kTestChunk) << key;
+    EXPECT_EQ(info->chunk_count, 5u) << key;
+    EXPECT_TRUE(info->complete()) << key;
+    EXPECT_TRUE(AllRaw(key)) << key;
+    EXPECT_EQ(ReadRange(*store_, key, 0, size).bytes, data) << key;
+    EXPECT_EQ(ReadRange(*store_, key, kTestChunk + 7, 3 * kTestChunk).bytes,
+              data.substr(kTestChunk + 7, 3 * kTestChunk));
+  }
+  EXPECT_EQ(Counter("shadowfs_shadow_promotions_total"), 2u);
+
+  // Partial: rewritten raw in its own chunk size, the missing chunk still missing.
+  const std::string text = testing::TextBytes(size, 6);
+  ASSERT_TRUE(
+      store_->Fill("p", "e", size, kTestChunk, std::string_view(text).substr(kTestChunk), {}).ok());
+  ASSERT_TRUE(store_->Promote("p").ok());
+  auto info = store_->Find("p");
+  EXPECT_EQ(info->chunk_size, kTestChunk);
+  EXPECT_EQ(info->chunks_present, 9u);
+  EXPECT_TRUE(AllRaw("p"));
+  EXPECT_EQ(ReadRange(*store_, "p", kTestChunk, size).bytes, text.substr(kTestChunk));
+  EXPECT_EQ(ReadRange(*store_, "p", 0, 10).read.miss, Miss::kPartial);
+  ASSERT_TRUE(store_->Promote("p").ok());  // raw and partial: nothing to do
+  EXPECT_EQ(Counter("shadowfs_shadow_promotions_total"), 3u);
+  EXPECT_EQ(store_->used_bytes(), testing::DiskUsage(options_.dir));
+}
+
 // An incompressible blob is stored raw whatever its chunk size, so its shadow gets the promoted
 // (smaller) chunk size when it is created, judged by its first chunk; compressible data, a fill
 // that starts elsewhere than at 0, and a blob within one promoted chunk keep the store's.
