@@ -136,6 +136,10 @@ CLI::App* AddMountCommand(CLI::App& app, MountCommandOptions* o) {
   cmd->add_option("--min-confidence", o->min_confidence,
                   "Serve a shadow without revalidating only at or above this confidence (0..1)")
       ->capture_default_str();
+  cmd->add_option("--compress", o->compress,
+                  "Shadows' chunks: auto (raw while the store is under half full, compressed "
+                  "above), always or never")
+      ->capture_default_str();
   cmd->add_option("--conflict", o->conflict,
                   "When another writer changed a file we upload: lww, copy or fail")
       ->capture_default_str();

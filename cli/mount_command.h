@@ -21,6 +21,7 @@ struct MountCommandOptions {
   std::string cache_size = "10G";
   double min_confidence = 0.9;
   std::string conflict = "copy";
+  std::string compress = "auto";
   bool writeback = false;
   bool foreground = false;
   bool debug = false;             // libfuse's request trace

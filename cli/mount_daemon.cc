@@ -175,6 +175,14 @@ Result<DaemonConfig> MakeDaemonConfig(const MountCommandOptions& o,
                                    ": use a probability from 0 to 1");
   }
   c.min_confidence = o.min_confidence;
+  if (o.compress == "always") {
+    c.raw_below_fill = 0;
+  } else if (o.compress == "never") {
+    c.compress = false;
+  } else if (o.compress != "auto") {
+    return Status::InvalidArgument("bad --compress '" + o.compress +
+                                   "': use auto, always or never");
+  }
   if (!(o.time_scale > 0.0 && o.time_scale <= 1e7)) {
     return Status::InvalidArgument("bad --time-scale " + std::to_string(o.time_scale) +
                                    ": use a positive factor");
@@ -287,6 +295,8 @@ int RunMountDaemon(const DaemonConfig& config, base::UniqueFd ready_fd) {
   store_options.dir = config.store_dir;
   store_options.capacity_bytes = config.cache_bytes;
   store_options.min_confidence = config.min_confidence;
+  store_options.raw_below_fill = config.raw_below_fill;
+  if (!config.compress) store_options.codec.preferred = shadow::Codec::kNone;
   auto store = shadow::ShadowStore::Open(store_options, runtime);
   if (!store.ok()) {
     std::string hint = store.status().code() == base::StatusCode::kAlreadyExists

@@ -27,6 +27,10 @@ struct DaemonConfig {
   std::string store_dir;
   uint64_t cache_bytes = 0;
   double min_confidence = 0.9;
+  // The store's compression (--compress): raw below this share of the cap (0: always
+  // compressed), or never compressed.
+  double raw_below_fill = 0.5;
+  bool compress = true;
   base::LogLevel log_level = base::LogLevel::kWarning;
   fs::FileSystemOptions fs;
   fs::FuseMountOptions fuse;

@@ -39,9 +39,12 @@ Result<Json> Show(const OpsContext& c, const Json& args) {
   Json j = ops::ShadowJson(c, *info);
   j["version_id"] = info->version_id;
   j["chunk_size"] = info->chunk_size;
-  j["chunks_by_codec"] = {{"none", info->chunks_by_codec[0]},
-                          {"zstd", info->chunks_by_codec[1]},
-                          {"lz4", info->chunks_by_codec[2]}};
+  Json codecs = Json::object();
+  for (int c = 0; c < shadow::kCodecCount; ++c) {
+    codecs[std::string(shadow::CodecName(static_cast<shadow::Codec>(c)))] =
+        info->chunks_by_codec[static_cast<size_t>(c)];
+  }
+  j["chunks_by_codec"] = std::move(codecs);
   j["min_confidence"] = c.store->min_confidence();
   return j;
 }
@@ -127,6 +130,7 @@ Result<Json> Verify(const OpsContext& c, const Json& args) {
     return out;
   }
   std::vector<std::string> keys;
+  keys.reserve(shadows.size());
   for (const auto& s : shadows) keys.push_back(s.key);
   SHADOWFS_ASSIGN_OR_RETURN(auto etags, PrimaryVersions(c, key, keys));
   uint64_t current = 0, stale = 0, deleted = 0;

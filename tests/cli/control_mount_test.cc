@@ -136,7 +136,7 @@ void ExerciseCommands(const std::string& m) {
 
   // Bad input: one line, non-zero.
   auto fails = [](std::vector<std::string> args, int code, const std::string& says) {
-    CommandResult r = Cli(args);
+    CommandResult r = Cli(std::move(args));
     EXPECT_EQ(r.exit_code, code) << r.output;
     EXPECT_THAT(r.output, HasSubstr(says));
     // Usage errors add CLI11's "Run with --help" line.
@@ -179,6 +179,36 @@ TEST(ControlMountTest, CommandsOverALocalPrimary) {
   EXPECT_THAT(create.output, HasSubstr("needs a running mount"));
   CommandResult status = Cli({"status", "--json"});
   EXPECT_THAT(status.output, ::testing::Not(HasSubstr(dirs.mnt)));
+}
+
+// --compress (also -o compress=): a compressible file's shadow is stored raw while the store
+// has room (auto, the default), lz4 with always, raw with never; a bad value is refused.
+TEST(ControlMountTest, CompressChoosesHowShadowsAreStored) {
+  std::string text;
+  while (text.size() < (2u << 20)) text += "a shadow of a compressible file, line after line. ";
+  for (const std::string mode : {"auto", "always", "never"}) {
+    MountDirs dirs;
+    ASSERT_EQ(WriteFile(dirs.primary + "/t.txt", text), 0);
+    ShadowfsMount mount(dirs.mnt, dirs.MountArgs({"-o", "compress=" + mode}), dirs.log);
+    ASSERT_TRUE(mount.Start()) << mode;
+    ASSERT_EQ(Cli({"shadow", "create", dirs.mnt + "/t.txt"}).exit_code, 0) << mode;
+    const Json codecs = CliJson({"shadow", "show", dirs.mnt + "/t.txt"}).at("chunks_by_codec");
+    if (mode == "always") {
+      // Every whole chunk; the short last one may not be worth it.
+      EXPECT_GE(codecs.at("lz4").get<int>(), 2) << codecs.dump();
+      EXPECT_LE(codecs.at("none").get<int>(), 1) << codecs.dump();
+    } else {
+      EXPECT_EQ(codecs.at("lz4").get<int>(), 0) << mode << " " << codecs.dump();
+      EXPECT_GT(codecs.at("none").get<int>(), 0) << mode << " " << codecs.dump();
+    }
+    EXPECT_EQ(ReadFile(dirs.mnt + "/t.txt"), text);
+    EXPECT_TRUE(mount.Unmount());
+  }
+  MountDirs dirs;
+  CommandResult bad = Cli(dirs.MountArgs({"--compress", "sometimes"}));
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_THAT(bad.output, HasSubstr("bad --compress 'sometimes'"));
+  EXPECT_FALSE(IsMountedAs(dirs.mnt));
 }
 
 TEST(ControlMountTest, CommandsOverRgw) {
