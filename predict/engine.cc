@@ -135,8 +135,11 @@ void Engine::Impl::Plan(std::vector<Candidate>* cs, const std::vector<size_t>& f
     const KeyTable::Object* obj = keys->object(c.key);
     if (obj == nullptr || c.key == readahead) continue;
     if (c.offset == 0) {
-      // A predicted open: read where this directory's files are (a footer).
+      // A predicted open: read where this directory's files are (a footer). Without the size
+      // (a key not seen since a restart) the tail cannot be placed, and the whole file is not
+      // what such a reader reads.
       const uint64_t tail = shapes.Tail(keys->Name(c.key));
+      if (tail != 0 && obj->size == 0) continue;
       if (tail != 0 && obj->size > tail) {
         c.offset = obj->size - tail;
         c.length = tail;

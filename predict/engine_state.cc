@@ -25,6 +25,13 @@ void Engine::Impl::LoadState() {
   auto intern = [this](std::string_view name)
                     NO_THREAD_SAFETY_ANALYSIS { return keys->Intern(name); };
   for (const auto& [name, blob] : state->experts) {
+    if (name == experts::ReadShapes::kStateName) {
+      base::Status st = shapes.Load(blob);
+      if (!st.ok()) {
+        base::LogStream(log, base::LogLevel::kWarning)
+            << "prediction state of the read shapes ignored: " << st.ToString();
+      }
+    }
     for (auto& e : experts) {
       if (e->name() != name) continue;
       base::Status st = e->Load(blob, intern);
@@ -49,6 +56,7 @@ EngineState Engine::Impl::CollectState() const {
   auto name_of = [this](KeyId id) NO_THREAD_SAFETY_ANALYSIS { return keys->Name(id); };
   for (const auto& e : experts)
     state.experts.emplace_back(std::string(e->name()), e->Save(name_of));
+  state.experts.emplace_back(std::string(experts::ReadShapes::kStateName), shapes.Save());
   state.learner = learner.Save();
   state.threshold = planner.threshold();
   return state;

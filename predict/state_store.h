@@ -1,6 +1,8 @@
 // The engine's persisted model state (issue 5: "model state persists in the store across
 // remounts"): one SQLite file, STORE/predict.db for a mount. Tables
-//   experts(name TEXT PRIMARY KEY, version INTEGER, blob BLOB)  one row per expert (its Save)
+//   experts(name TEXT PRIMARY KEY, version INTEGER, blob BLOB)  one row per expert (its Save),
+//                                                               and "read_shapes" (the engine's
+//                                                               experts::ReadShapes)
 //   engine(name TEXT PRIMARY KEY, version INTEGER, blob BLOB)   "learner" (weights, as text) and
 //                                                               "planner" (the threshold, as text)
 // with PRAGMA user_version = kStateFormat. A save replaces every row in one transaction, so a

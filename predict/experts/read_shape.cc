@@ -8,6 +8,8 @@ namespace shadowfs::predict::experts {
 namespace {
 
 constexpr uint64_t kSeed = 0x5a9e;
+constexpr std::string_view kFormat = "shadowfs.predict.read_shapes";
+constexpr uint32_t kVersion = 1;
 
 }  // namespace
 
@@ -35,6 +37,38 @@ void ReadShapes::Observe(const Access& access) {
   if (!access.first_read || access.length == 0) return;
   dirs_.FindOrInsert(HashBytes(DirOf(access.key_name), kSeed))
       ->shape.Note(TailRead(access, max_tail_));
+}
+
+std::string ReadShapes::Save() const {
+  BlobWriter w(kFormat, kVersion);
+  size_t n = 0;
+  dirs_.ForEach([&](const Dir&) { ++n; });
+  w.PutVar(n);
+  dirs_.ForEach([&](const Dir& d) {
+    w.PutVar(d.tag);
+    w.PutVar(d.shape.reads);
+    w.PutVar(d.shape.tails);
+    w.PutVar(d.shape.tail_bytes);
+  });
+  return std::move(w).Finish();
+}
+
+base::Status ReadShapes::Load(std::string_view blob) {
+  dirs_.Clear();
+  BlobReader r(blob);
+  SHADOWFS_RETURN_IF_ERROR(r.ReadHeader(kFormat, kVersion));
+  const uint64_t n = r.GetCount(4);
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    const uint64_t tag = r.GetVar();
+    ReadShape shape;
+    shape.reads = static_cast<uint16_t>(std::min<uint64_t>(r.GetVar(), ReadShape::kSpan));
+    shape.tails = static_cast<uint16_t>(std::min<uint64_t>(r.GetVar(), shape.reads));
+    shape.tail_bytes = static_cast<uint32_t>(std::min(r.GetVar(), max_tail_));
+    if (r.ok()) dirs_.FindOrInsert(tag)->shape = shape;
+  }
+  base::Status status = r.Finish(kFormat);
+  if (!status.ok()) dirs_.Clear();
+  return status;
 }
 
 uint64_t ReadShapes::Tail(std::string_view key) const {

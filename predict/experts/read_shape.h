@@ -7,12 +7,16 @@
 // directory read another way changes shape within a few dozen opens.
 //
 // ReadShapes keeps one per directory, bounded (least recently noted replaced): the engine's,
-// which places every expert's proposal of a file opened (predict/engine.cc). Not thread-safe.
+// which places every expert's proposal of a file opened (predict/engine.cc), and persists with
+// its state. Not thread-safe.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
+
+#include "blobstore/base/status.h"
 
 #include "predict/experts/assoc_table.h"
 #include "predict/types.h"
@@ -44,6 +48,11 @@ class ReadShapes {
   // ReadShape::Tail of the directory of `key` (0 when unknown).
   uint64_t Tail(std::string_view key) const;
   size_t MemoryBytes() const { return sizeof(*this) + dirs_.MemoryBytes(); }
+  // Persistence (the engine's state, under kStateName): directories by their hash, which is the
+  // same in every run. Load of a blob it cannot parse returns Corruption and keeps nothing.
+  static constexpr std::string_view kStateName = "read_shapes";
+  std::string Save() const;
+  base::Status Load(std::string_view blob);
 
  private:
   struct Dir {

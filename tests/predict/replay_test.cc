@@ -182,7 +182,8 @@ TEST(ReplayTest, TrainFromALogSavesAStateThatPredicts) {
   EXPECT_EQ(trained->demand_reads, 1000u);
   auto state = LoadEngineState(dir.File("predict.db"));
   ASSERT_TRUE(state.ok()) << state.status().ToString();
-  ASSERT_EQ(state->experts.size(), 1u);
+  ASSERT_EQ(state->experts.size(), 2u);  // the fake expert and the engine's read shapes
+  EXPECT_EQ(state->experts[1].first, "read_shapes");
   EXPECT_FALSE(state->learner.empty());
 
   // An evaluation that starts from the trained state predicts from the first pass.
