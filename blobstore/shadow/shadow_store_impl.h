@@ -133,6 +133,11 @@ struct ShadowStore::Impl {
   // options.chunk_size (one first filled past offset 0) is merged into when promoted, the
   // smaller of the two; 0 when it is not merged.
   uint32_t MergedChunkSize(const ShadowFile& f) const;
+  // Reads chunk `index` of `old` for its promotion into `raw`: NotFound when the chunk is absent,
+  // was dropped meanwhile, or is corrupt (then dropped from `old` and counted); Unavailable when
+  // the store is closing.
+  base::Status ReadChunkToPromote(const std::string& key, ShadowHandle& old, uint32_t index,
+                                  std::span<char> raw, ReadContext& read_ctx) EXCLUDES(mu_);
   // Promotion's copy of `old` into `writer` (in MergedChunkSize chunks), committed.
   base::Status MergeChunks(const std::string& key, ShadowHandle& old, ReadContext& read_ctx,
                            CodecContext& codec_ctx, ShadowWriter& writer) EXCLUDES(mu_);

@@ -93,6 +93,24 @@ void ShadowStore::Impl::PromoteLoop() {
 
 Status ShadowStore::Promote(std::string_view key) { return impl_->PromoteNow(std::string(key)); }
 
+Status ShadowStore::Impl::ReadChunkToPromote(const std::string& key, ShadowHandle& old,
+                                             uint32_t index, std::span<char> raw,
+                                             ReadContext& read_ctx) {
+  {
+    base::MutexLock lock(&mu_);
+    if (stopping_) return Status::Unavailable("shadow store is closing");
+  }
+  if (!old.file->IsPresent(index)) return Status::NotFound("chunk absent");
+  Status rs = old.file->ReadChunk(index, raw, read_ctx);  // NotFound: a reader dropped it
+  if (rs.code() != base::StatusCode::kCorruption) return rs;
+  corrupt_chunks->Increment();
+  base::LogStream(*runtime.logger, base::LogLevel::kWarning)
+      << "shadow of '" << key << "': dropping chunk " << index
+      << " (found while promoting): " << rs.ToString();
+  SHADOWFS_RETURN_IF_ERROR(old.file->DropChunk(index));
+  return Status::NotFound("chunk dropped as corrupt");
+}
+
 Status ShadowStore::Impl::MergeChunks(const std::string& key, ShadowHandle& old,
                                       ReadContext& read_ctx, CodecContext& codec_ctx,
                                       ShadowWriter& writer) {
@@ -100,33 +118,16 @@ Status ShadowStore::Impl::MergeChunks(const std::string& key, ShadowHandle& old,
   const uint32_t per = writer.chunk_size() / file.chunk_size();  // old chunks per new one
   std::vector<char> buffer(writer.chunk_size());
   for (uint32_t j = 0; uint64_t{j} * per < file.chunk_count(); ++j) {
-    {
-      base::MutexLock lock(&mu_);
-      if (stopping_) return Status::Unavailable("shadow store is closing");
-    }
     // A new chunk is stored only whole: an old one dropped meanwhile (a reader found it corrupt)
     // leaves the new one absent, to be fetched again like any missing chunk.
     uint64_t at = 0;
     bool whole = true;
-    for (uint32_t i = j * per; i < std::min<uint64_t>(file.chunk_count(), uint64_t{j + 1} * per);
-         ++i) {
+    for (uint32_t i = j * per;
+         whole && i < std::min<uint64_t>(file.chunk_count(), uint64_t{j + 1} * per); ++i) {
       std::span<char> raw(buffer.data() + at, file.chunk_length(i));
-      Status rs =
-          file.IsPresent(i) ? file.ReadChunk(i, raw, read_ctx) : Status::NotFound("chunk dropped");
-      if (rs.IsNotFound()) {
-        whole = false;
-        break;
-      }
-      if (rs.code() == base::StatusCode::kCorruption) {
-        corrupt_chunks->Increment();
-        base::LogStream(*runtime.logger, base::LogLevel::kWarning)
-            << "shadow of '" << key << "': dropping chunk " << i
-            << " (found while promoting): " << rs.ToString();
-        SHADOWFS_RETURN_IF_ERROR(old.file->DropChunk(i));
-        whole = false;
-        break;
-      }
-      SHADOWFS_RETURN_IF_ERROR(rs);
+      Status rs = ReadChunkToPromote(key, old, i, raw, read_ctx);
+      whole = !rs.IsNotFound();
+      if (whole) SHADOWFS_RETURN_IF_ERROR(rs);
       at += raw.size();
     }
     if (!whole) continue;
@@ -205,22 +206,9 @@ Status ShadowStore::Impl::PromoteNow(const std::string& key) {
     if (merge_to != 0) return MergeChunks(key, *old, read_ctx, codec_ctx, *writer);
     std::vector<char> buffer(file.chunk_size());
     for (uint32_t i = 0; i < file.chunk_count(); ++i) {
-      {
-        base::MutexLock lock(&mu_);
-        if (stopping_) return Status::Unavailable("shadow store is closing");
-      }
-      if (!file.IsPresent(i)) continue;
       std::span<char> raw(buffer.data(), file.chunk_length(i));
-      Status rs = file.ReadChunk(i, raw, read_ctx);
-      if (rs.IsNotFound()) continue;  // a reader dropped it meanwhile
-      if (rs.code() == base::StatusCode::kCorruption) {
-        corrupt_chunks->Increment();
-        base::LogStream(*runtime.logger, base::LogLevel::kWarning)
-            << "shadow of '" << key << "': dropping chunk " << i
-            << " (found while promoting): " << rs.ToString();
-        SHADOWFS_RETURN_IF_ERROR(old->file->DropChunk(i));
-        continue;
-      }
+      Status rs = ReadChunkToPromote(key, *old, i, raw, read_ctx);
+      if (rs.IsNotFound()) continue;
       SHADOWFS_RETURN_IF_ERROR(rs);
       for (uint32_t part = 0; uint64_t{part} * chunk_size < raw.size(); ++part) {
         const uint32_t index = i * split + part;

@@ -12,8 +12,7 @@
 // proposed at a lower score are proposed again once it has grown by 0.05; in a first pass only
 // members of at most one window (1 MiB) are proposed. A directory whose members are opened at
 // their tails (experts::ReadShape: Parquet or ORC footers) has their tails proposed instead, in
-// any pass: which other bytes such a reader wants is not known.
-// Members come from
+// any pass: which other bytes such a reader wants is not known. Members come from
 // NamespaceView::ListDirectory, asked when a directory starts being read intensely
 // (`min_opens_to_track` opens within `track_window`) and again when a pass ends (files come and go
 // between epochs); without a NamespaceView it stays quiet.
