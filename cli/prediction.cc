@@ -169,6 +169,7 @@ PredictionLoop::~PredictionLoop() {
     stop_ = true;
   }
   cv_.Signal();
+  ring_->Interrupt();
   thread_.join();
 }
 
@@ -186,26 +187,36 @@ size_t PredictionLoop::DrainOnce() {
 
 void PredictionLoop::Run() {
   base::SetThreadName("predict");
+  // The prefetches an event warrants must leave before the reader's next request: a job that
+  // opens a file every 40 ms (one round trip) gains nothing from a prediction made 40 ms late.
+  // While reads come (the last within kStayBusy), the loop drains every kBusyWait, and the read
+  // path makes no system call for it. Once quiet, it sleeps until the next event wakes it (the
+  // first event after a sleep pays one futex wake) or the next tick is due.
+  constexpr std::chrono::milliseconds kBusyWait{1}, kStayBusy{100};
+  constexpr std::chrono::seconds kTickEvery{1};
   base::MonoTime last_tick = runtime_.clock->Monotonic();
-  // While reads come, the engine sees them within kBusyWait: a compiler opens a header every
-  // fraction of a millisecond and the prefetches of what follows must leave at once. Idle, the
-  // wait doubles up to kIdleWait (the read path cannot wake us: it never makes a system call).
-  constexpr std::chrono::milliseconds kBusyWait{5}, kIdleWait{200};
-  std::chrono::milliseconds wait = kIdleWait;
+  base::MonoTime last_event{};
   for (;;) {
     bool stop;
     {
       base::MutexLock lock(&mu_);
-      if (!stop_) cv_.WaitFor(&mu_, wait);
       stop = stop_;
     }
-    wait = DrainOnce() > 0 ? kBusyWait : std::min(wait * 2, kIdleWait);
-    base::MonoTime now = runtime_.clock->Monotonic();
-    if (engine_ && (stop || now - last_tick >= std::chrono::seconds(1))) {
+    const size_t drained = DrainOnce();
+    const base::MonoTime now = runtime_.clock->Monotonic();
+    if (drained > 0) last_event = now;
+    if (engine_ && (stop || now - last_tick >= kTickEvery)) {
       engine_->Tick();
       last_tick = now;
     }
     if (stop) return;
+    if (now - last_event < kStayBusy) {
+      base::MutexLock lock(&mu_);
+      if (!stop_) cv_.WaitFor(&mu_, kBusyWait);
+    } else {
+      ring_->WaitForEvents(
+          std::max<std::chrono::nanoseconds>(last_tick + kTickEvery - now, kBusyWait));
+    }
   }
 }
 

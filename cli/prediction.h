@@ -115,8 +115,8 @@ class OpsService;
 void RegisterPredictOps(OpsService& service, predict::Engine* engine);
 
 // A named thread that drains `ring` into the engine (may be null: events are only counted) and
-// into `also` (may be empty: the access log), every 5 ms while events come and up to every
-// 200 ms when idle, and ticks the engine once a second.
+// into `also` (may be empty: the access log): every millisecond while events come, and when
+// idle as soon as an event wakes it (EventRing::WaitForEvents); ticks the engine once a second.
 // Joined (after a last drain and tick) by the destructor.
 class PredictionLoop {
  public:

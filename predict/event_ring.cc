@@ -1,7 +1,12 @@
 #include "predict/event_ring.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
+#include <ctime>
 #include <utility>
 
 namespace shadowfs::predict {
@@ -50,6 +55,36 @@ void EventRing::Record(const AccessEvent& event) noexcept {
   slot->event = event;
   slot->seq.store(pos + 1, std::memory_order_release);
   recorded_.fetch_add(1, std::memory_order_relaxed);
+  // Pairs with the fence in WaitForEvents: either the consumer sees this event before it
+  // sleeps, or this load sees that it sleeps.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (asleep_.load(std::memory_order_relaxed) != 0) WakeConsumer();
+}
+
+void EventRing::WakeConsumer() noexcept {
+  if (asleep_.exchange(0, std::memory_order_acq_rel) == 0) return;  // awake, or woken already
+  syscall(SYS_futex, &asleep_, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+void EventRing::Interrupt() noexcept {
+  interrupted_.store(true, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // as Record's
+  if (asleep_.load(std::memory_order_relaxed) != 0) WakeConsumer();
+}
+
+void EventRing::WaitForEvents(std::chrono::nanoseconds timeout) {
+  asleep_.store(1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // An event published (or Interrupt called) before the fence is seen here; one published after
+  // sees asleep_ and wakes us (the futex returns at once if asleep_ is 0 by then).
+  if (slots_[tail_ & mask_].seq.load(std::memory_order_acquire) != tail_ + 1 &&
+      !interrupted_.load(std::memory_order_relaxed)) {
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+    timespec ts{.tv_sec = static_cast<time_t>(secs.count()),
+                .tv_nsec = static_cast<long>((timeout - secs).count())};
+    syscall(SYS_futex, &asleep_, FUTEX_WAIT_PRIVATE, 1, &ts, nullptr, 0);
+  }
+  asleep_.store(0, std::memory_order_relaxed);
 }
 
 size_t EventRing::Drain(const std::function<void(AccessEvent&&)>& consume) {

@@ -4,10 +4,16 @@
 // consumer can never slow a read. Record is wait-free apart from a CAS retry loop bounded by the
 // number of concurrent producers.
 //
-// Thread-safe: Record from any number of threads; Drain from one thread at a time.
+// The consumer may sleep until an event comes (WaitForEvents) instead of polling: the producer
+// that records the first event after it fell asleep wakes it (one futex wake per sleep). While
+// the consumer is awake, Record makes no system call; it pays one fence to see whether it sleeps.
+//
+// Thread-safe: Record from any number of threads; Drain and WaitForEvents from one thread at a
+// time; Interrupt from any thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -29,6 +35,11 @@ class EventRing final : public AccessSink {
   // Hands every event queued so far to `consume`, in the order they were claimed, and returns
   // how many. Events recorded while it runs may wait for the next call.
   size_t Drain(const std::function<void(AccessEvent&&)>& consume);
+  // Returns once an event is queued (at once if one is), or `timeout` passed, or at once after
+  // Interrupt. May return early (a signal); the caller drains and decides again.
+  void WaitForEvents(std::chrono::nanoseconds timeout);
+  // Ends a WaitForEvents in progress and makes every later one return at once (shutdown).
+  void Interrupt() noexcept;
 
   uint64_t recorded() const { return recorded_.load(std::memory_order_relaxed); }
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
@@ -40,6 +51,11 @@ class EventRing final : public AccessSink {
   std::unique_ptr<Slot[]> slots_;
   alignas(64) std::atomic<uint64_t> head_{0};  // next position a producer claims
   alignas(64) uint64_t tail_ = 0;              // next position the consumer reads
+  // 1 while the consumer sleeps in WaitForEvents (a futex word); the waker sets it back to 0.
+  alignas(64) std::atomic<uint32_t> asleep_{0};
+  std::atomic<bool> interrupted_{false};
+
+  void WakeConsumer() noexcept;
   std::atomic<uint64_t> recorded_{0};
   std::atomic<uint64_t> dropped_{0};
 };

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -190,6 +191,53 @@ TEST(EventRingTest, UnderContentionEveryEventIsConsumedOnceOrCountedAsDropped) {
       ASSERT_LT(got[i - 1], got[i]) << "producer " << p << " at " << i;
     }
   }
+}
+
+TEST(EventRingTest, WaitForEventsReturnsAtOnceWhenAnEventIsQueuedOrAfterInterrupt) {
+  EventRing ring(8);
+  auto key = std::make_shared<const std::string>("k");
+  ring.Record(Event(key, 1));
+  const auto start = std::chrono::steady_clock::now();
+  ring.WaitForEvents(std::chrono::seconds(30));  // a lost event would hang here for 30 s
+  EXPECT_EQ(DrainOffsets(ring), std::vector<uint64_t>{1});
+  ring.Interrupt();
+  ring.WaitForEvents(std::chrono::seconds(30));
+  ring.WaitForEvents(std::chrono::seconds(30));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
+TEST(EventRingTest, WaitForEventsTimesOutWithNothingQueued) {
+  EventRing ring(8);
+  const auto start = std::chrono::steady_clock::now();
+  ring.WaitForEvents(std::chrono::milliseconds(20));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(10));
+  EXPECT_TRUE(DrainOffsets(ring).empty());
+}
+
+// A sleeping consumer is woken by the next event, every time: each lost wake-up would leave it
+// asleep until its 1 s timeout, and 150 rounds give it time to fall asleep.
+TEST(EventRingTest, ASleepingConsumerIsWokenByEveryFirstEvent) {
+  constexpr uint64_t kRounds = 300;
+  EventRing ring(8);
+  auto key = std::make_shared<const std::string>("k");
+  std::atomic<uint64_t> consumed{0};
+  std::thread consumer([&] {
+    while (consumed.load() < kRounds) {
+      ring.WaitForEvents(std::chrono::seconds(1));
+      consumed += DrainOffsets(ring).size();
+    }
+  });
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t i = 0; i < kRounds; ++i) {
+    // Alternate between recording at once (the consumer may still be awake) and after it has
+    // had time to fall asleep.
+    if (i % 2 == 1) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    ring.Record(Event(key, i));
+    while (consumed.load() <= i) std::this_thread::yield();
+  }
+  consumer.join();
+  EXPECT_EQ(consumed.load(), kRounds);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
 }
 
 }  // namespace
