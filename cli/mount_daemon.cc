@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <string_view>
 #include <system_error>
@@ -61,11 +62,16 @@ constexpr int kDemandConnections = 32;
 
 // Hands what the Materializer's GETs and the engine's listings learn of the primary to the
 // filesystem while it exists: both are built before the filesystem and their threads outlive it.
+// A listing also goes to the engine while it exists: an expert may be waiting for it.
 class VersionRelay {
  public:
   void Attach(fs::FileSystem* fs) {
     base::MutexLock lock(&mu_);
     fs_ = fs;
+  }
+  void AttachEngine(predict::Engine* engine) {
+    base::MutexLock lock(&mu_);
+    engine_ = engine;
   }
   void Learn(const blobstore::ObjectInfo& version) {
     base::MutexLock lock(&mu_);
@@ -74,23 +80,33 @@ class VersionRelay {
   void LearnDirectory(const std::string& dir, bool has_marker, base::MonoTime listed_at) {
     base::MutexLock lock(&mu_);
     if (fs_ != nullptr) fs_->LearnDirectory(dir, has_marker, listed_at);
+    if (engine_ != nullptr) engine_->Listed(dir);
   }
 
  private:
   base::Mutex mu_;
   fs::FileSystem* fs_ GUARDED_BY(mu_) = nullptr;
+  predict::Engine* engine_ GUARDED_BY(mu_) = nullptr;
 };
 
-// Detaches the relay from the filesystem when it goes out of scope, before the filesystem does.
+// Detaches the relay from the filesystem (or the engine) when it goes out of scope, before that
+// does.
 class ScopedRelay {
  public:
-  ScopedRelay(VersionRelay* relay, fs::FileSystem* fs) : relay_(relay) { relay_->Attach(fs); }
-  ~ScopedRelay() { relay_->Attach(nullptr); }
+  ScopedRelay(VersionRelay* relay, fs::FileSystem* fs)
+      : detach_([relay] { relay->Attach(nullptr); }) {
+    relay->Attach(fs);
+  }
+  ScopedRelay(VersionRelay* relay, predict::Engine* engine)
+      : detach_([relay] { relay->AttachEngine(nullptr); }) {
+    relay->AttachEngine(engine);
+  }
+  ~ScopedRelay() { detach_(); }
   ScopedRelay(const ScopedRelay&) = delete;
   ScopedRelay& operator=(const ScopedRelay&) = delete;
 
  private:
-  VersionRelay* const relay_;
+  const std::function<void()> detach_;
 };
 
 // The daemon's pid file, removed when the mount is over.
@@ -327,6 +343,8 @@ int RunMountDaemon(const DaemonConfig& config, base::UniqueFd ready_fd) {
   (*store)->SetScorer(engine->get());
   // Destroyed before the engine: afterwards the store's eviction no longer asks it.
   ScopedScorer scorer_reset(store->get());
+  // Likewise, the listings reach the engine until it goes (the namespace's thread outlives it).
+  ScopedRelay engine_relay(&versions, engine->get());
   shadow::MaterializerOptions materializer_options;
   materializer_options.max_concurrent = kPrefetchConcurrency;
   shadow::Materializer materializer(primary->store.get(), store->get(), materializer_options,

@@ -393,6 +393,26 @@ void Engine::Tick() {
   }
 }
 
+void Engine::Listed(std::string_view dir) {
+  Impl& m = *impl_;
+  StoreState store = m.ReadStore();
+  const base::WallTime now = m.deps.runtime.clock->Now();
+  std::vector<Impl::Offer> offers;
+  base::PrefetchSink* sink = nullptr;
+  {
+    base::MutexLock lock(&m.mu);
+    m.cands.clear();
+    m.origin.clear();
+    for (size_t i = 0; i < m.experts.size(); ++i) {
+      m.experts[i]->Listed(dir, now, &m.cands);
+      m.origin.resize(m.cands.size(), i);
+    }
+    if (!m.cands.empty()) m.Plan(&m.cands, m.origin, now, store, &offers);
+    sink = m.sink;
+  }
+  if (sink != nullptr) m.OfferAll(sink, &offers);
+}
+
 void Engine::OnPrefetchDone(const base::PrefetchResult& result) {
   Impl& m = *impl_;
   base::MutexLock lock(&m.mu);

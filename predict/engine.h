@@ -145,6 +145,9 @@ class Engine final : public base::ReuseScorer, public base::PrefetchListener {
   // Time-driven work, about once a second: periodic and change-rate proposals, labels whose
   // horizon passed, threshold adaptation, metrics, and a save every few minutes.
   void Tick();
+  // The NamespaceView's background listing of `dir` has arrived (Expert::Listed): the experts
+  // that waited for it propose, and the prefetches they warrant are offered.
+  void Listed(std::string_view dir);
   void OnPrefetchDone(const base::PrefetchResult& result) override;
 
   double ReuseProbability(std::string_view key, base::WallTime now) override;

@@ -51,6 +51,15 @@ class Expert {
     (void)out;
   }
 
+  // The listing of `dir` (NamespaceView) that was being made in the background has arrived:
+  // propose what waited for it, now rather than at the directory's next read, which may be a
+  // round trip away. Most experts propose nothing.
+  virtual void Listed(std::string_view dir, base::WallTime now, std::vector<Candidate>* out) {
+    (void)dir;
+    (void)now;
+    (void)out;
+  }
+
   // This expert's score in [0, 1] that `key` is read within the horizon from `now` (0 when it
   // knows nothing). A feature for the learner and for eviction; must be cheap (no allocation).
   virtual double Score(KeyId key, base::WallTime now) const = 0;

@@ -1,6 +1,7 @@
 #include "predict/experts/sibling.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "predict/experts/path_date.h"
 
@@ -139,7 +140,13 @@ void SiblingExpert::RememberPartitionRun(std::string_view dir, const Dir& d) {
 void SiblingExpert::Propose(std::string_view dir, uint64_t tag, Dir* d, KeyId prev,
                             const Access& access, std::vector<Candidate>* out) {
   const std::vector<KeyId>* members = Members(dir, tag, access.time);
-  if (members == nullptr) return;
+  if (members == nullptr) {
+    if (Listing* l = listings_.Find(tag); l != nullptr && l->pending) {
+      l->waiting_key = access.key;  // proposed when the listing arrives (Listed)
+      l->waiting_prev = prev;
+    }
+    return;
+  }
   const size_t i = IndexOf(*members, access.key_name);
   // A run goes on only from the member before this one (or, into a new directory, from none:
   // this must be its first member).
@@ -177,6 +184,21 @@ void SiblingExpert::Propose(std::string_view dir, uint64_t tag, Dir* d, KeyId pr
   for (size_t j = 0; next != nullptr && j < next->size() && proposed < ahead; ++j) {
     propose((*next)[j]);
   }
+}
+
+void SiblingExpert::Listed(std::string_view dir, base::WallTime now, std::vector<Candidate>* out) {
+  const uint64_t tag = experts::HashBytes(dir);
+  Listing* l = listings_.Find(tag);
+  if (l == nullptr || l->waiting_key == kNoKey) return;
+  const KeyId key = std::exchange(l->waiting_key, kNoKey);
+  Dir* d = dirs_.Find(tag);
+  // An open since then proposed (or waits) for itself.
+  if (d == nullptr || d->last != key) return;
+  Access access;
+  access.key = key;
+  access.key_name = keys_->Name(key);
+  access.time = now;
+  Propose(dir, tag, d, l->waiting_prev, access, out);
 }
 
 double SiblingExpert::Score(KeyId key, base::WallTime now) const {

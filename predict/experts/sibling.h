@@ -23,7 +23,8 @@
 // opens) times the distance ahead, so that a job that opens a file a minute has its predictions
 // of the files three and six minutes ahead judged then, not as misses after a minute or two.
 // The listing is asked for one pair before the run is long enough to propose, so that on a
-// mount, which lists in the background, it is there when the next open proposes.
+// mount, which lists in the background, it is there when the next open proposes; a proposal
+// that still finds it being made is made when it arrives (Listed), if no open came since.
 //
 // Save persists the partition runs; the rest of its state (the last open per directory, cached
 // listings) rebuilds in seconds. Not thread-safe (predict/expert.h).
@@ -61,6 +62,7 @@ class SiblingExpert final : public Expert {
 
   std::string_view name() const override { return "sibling"; }
   void Observe(const Access& access, std::vector<Candidate>* out) override;
+  void Listed(std::string_view dir, base::WallTime now, std::vector<Candidate>* out) override;
   double Score(KeyId key, base::WallTime now) const override;
   void Forget(const std::vector<KeyId>& ids) override;
   size_t MemoryBytes() const override;
@@ -93,6 +95,9 @@ class SiblingExpert final : public Expert {
     int64_t listed_at = 0;  // when the listing was asked for
     bool pending = false;   // the view is still listing it (Unavailable)
     bool failed = false;
+    // A proposal after `waiting_key` (opened after `waiting_prev`) waits for this listing.
+    KeyId waiting_key = kNoKey;
+    KeyId waiting_prev = kNoKey;
     std::vector<KeyId> members;  // natural order
   };
   // The run that reached the last member of a numbered directory, waiting for the first open of

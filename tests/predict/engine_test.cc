@@ -272,6 +272,45 @@ TEST_F(EngineTest, TheOpenFilesRangesAreLeftToTheReadersReadahead) {
   }
 }
 
+// Proposes "d/x" when the listing of "d/" arrives, as the sibling expert does for a run that
+// waited for it.
+class ListingExpert final : public StatelessExpert {
+ public:
+  explicit ListingExpert(KeyTable* keys) : keys_(keys) {}
+  std::string_view name() const override { return "listing"; }
+  void Observe(const Access&, std::vector<Candidate>*) override {}
+  void Listed(std::string_view dir, base::WallTime now, std::vector<Candidate>* out) override {
+    if (dir != "d/") return;
+    const KeyId x = keys_->Intern("d/x");
+    keys_->SetObject(x, 100, "\"e\"");
+    out->push_back({x, 0, 0, 1.0, now});
+  }
+  double Score(KeyId, base::WallTime) const override { return 1.0; }
+
+ private:
+  KeyTable* const keys_;
+};
+
+TEST_F(EngineTest, AListingsArrivalOffersWhatTheExpertsWaitingForItPropose) {
+  EngineDeps deps;
+  deps.runtime = rt_.runtime();
+  auto e = Engine::CreateWithExperts(EngineOptions{}, deps, [](KeyTable* keys, NamespaceView*) {
+    std::vector<std::unique_ptr<Expert>> experts;
+    experts.push_back(std::make_unique<ListingExpert>(keys));
+    return experts;
+  });
+  ASSERT_TRUE(e.ok());
+  sink_.engine = e->get();
+  (*e)->AttachSink(&sink_);
+  (*e)->Listed("other/");
+  EXPECT_TRUE(sink_.offers.empty());
+  (*e)->Listed("d/");
+  ASSERT_EQ(sink_.offers.size(), 1u);
+  EXPECT_EQ(sink_.offers[0].key, "d/x");
+  EXPECT_EQ(sink_.offers[0].expected_etag, "\"e\"");
+  sink_.engine = nullptr;
+}
+
 TEST_F(EngineTest, HorizonLabelsAndAccountsEveryPrediction) {
   auto e = Make();
   Cycle(e.get(), 30);

@@ -77,6 +77,34 @@ TEST_F(SiblingExpertTest, ListsTheDirectoryOnePairBeforeProposing) {
   EXPECT_EQ(names_.calls, 1);
 }
 
+// On a mount the listing is made in the background: a run whose proposal finds it still being
+// made proposes when it arrives (Listed), not one open later. Not if another open came since,
+// nor for a directory nobody waits on.
+TEST_F(SiblingExpertTest, AProposalThatWaitedForTheListingIsMadeWhenItArrives) {
+  // The listing asked for at the first pair is still being made at the second.
+  names_.unavailable_calls = 2;
+  Open("tbl/part-00005.parquet", 1);
+  Open("tbl/part-00006.parquet", 2);
+  EXPECT_TRUE(Open("tbl/part-00007.parquet", 3).empty());
+  std::vector<Candidate> out;
+  expert_.Listed("logs/", testing::At(3), &out);
+  EXPECT_TRUE(out.empty());
+  expert_.Listed("tbl/", testing::At(3), &out);
+  ASSERT_EQ(out.size(), 8u);
+  EXPECT_EQ(keys_.Name(out[0].key), "tbl/part-00008.parquet");
+  out.clear();
+  expert_.Listed("tbl/", testing::At(3), &out);  // proposed once
+  EXPECT_TRUE(out.empty());
+
+  names_.unavailable_calls = names_.calls + 2;
+  Open("logs/run1.log", 10);
+  Open("logs/run2.log", 11);
+  EXPECT_TRUE(Open("logs/run3.log", 12).empty());
+  Open("logs/run9.log", 13);  // the reader moved on before the listing came
+  expert_.Listed("logs/", testing::At(13), &out);
+  EXPECT_TRUE(out.empty());
+}
+
 // A nightly job reads its date partition in order: from the first open of the next night's
 // partition, the rest of it is proposed, as confidently as last night's run was long. A
 // partition read in another order, or opened elsewhere than at its first member, is not.
@@ -126,6 +154,34 @@ TEST(SiblingExpertPartitionTest, ThePartitionAfterOneReadInOrderIsProposedFromIt
   // Opened first at another member than the first, a partition is not proposed either.
   for (int p = 0; p < 6; ++p) open("2026-01-03", p, 173810 + p);
   EXPECT_TRUE(open("2026-01-04", 2, 260200).empty());
+}
+
+// The next night's first open comes before its partition is listed (a mount lists in the
+// background): the carried run is proposed when the listing arrives.
+TEST(SiblingExpertPartitionTest, ACarriedRunWhoseListingIsBeingMadeIsProposedWhenItArrives) {
+  testing::FakeNames names;
+  for (const char* date : {"2026-01-01", "2026-01-02"}) {
+    for (int p = 0; p < 6; ++p) {
+      names.Add(std::string("etl/date=") + date + "/part-0000" + std::to_string(p) + ".parquet");
+    }
+  }
+  KeyTable keys(1000);
+  AccessMaker make(&keys);
+  SiblingExpert expert(SiblingExpert::Options{}, &keys, &names);
+  std::vector<Candidate> out;
+  for (int p = 0; p < 6; ++p) {
+    expert.Observe(make.Open("etl/date=2026-01-01/part-0000" + std::to_string(p) + ".parquet",
+                             "etl-job", 1000 + 5 * p),
+                   &out);
+  }
+  names.unavailable_calls = names.calls + 1;
+  out.clear();
+  expert.Observe(make.Open("etl/date=2026-01-02/part-00000.parquet", "etl-job", 87400), &out);
+  EXPECT_TRUE(out.empty());
+  expert.Listed("etl/date=2026-01-02/", testing::At(87400), &out);
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(keys.Name(out[0].key), "etl/date=2026-01-02/part-00001.parquet");
+  EXPECT_GT(out[0].score, 0.8);
 }
 
 TEST_F(SiblingExpertTest, NumericRunsCompareAsNumbers) {
