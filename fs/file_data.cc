@@ -182,7 +182,7 @@ Result<bool> FileData::Impl::Revalidate(const FileVersion& v) {
 }
 
 Result<size_t> FileData::Impl::ReadBase(uint64_t offset, std::span<char> out, bool direct,
-                                        bool* from_shadow) {
+                                        bool* from_shadow, bool* reported) {
   Snapshot s = Snap();
   const uint64_t size = s.pending ? s.pending->size : s.version.size;
   if (offset >= size) return size_t{0};
@@ -209,6 +209,10 @@ Result<size_t> FileData::Impl::ReadBase(uint64_t offset, std::span<char> out, bo
     // The lookup fetched the whole object; its shadow is still being written.
     std::optional<size_t> n = deps.lookup_bodies->Read(s.version.key, s.version.etag, offset, out);
     if (n && *n == out.size()) return out.size();
+  }
+  if (reported != nullptr) {
+    Report(offset, out.size(), /*from_shadow=*/false, s);
+    *reported = true;
   }
   if (direct) {
     SHADOWFS_ASSIGN_OR_RETURN(std::string data, FetchPrimary(offset, out.size()));
@@ -261,6 +265,7 @@ Result<size_t> FileData::Read(uint64_t offset, std::span<char> out) {
     size = d.size;
   }
   bool from_shadow = false;
+  bool reported = false;
   Result<size_t> result = size_t{0};
   if (staged) {
     base::MutexLock lock(&d.writer_mu_);
@@ -280,10 +285,10 @@ Result<size_t> FileData::Read(uint64_t offset, std::span<char> out) {
       staged = false;  // committed in between
     }
   }
-  if (!staged) result = d.ReadBase(offset, out, /*direct=*/false, &from_shadow);
+  if (!staged) result = d.ReadBase(offset, out, /*direct=*/false, &from_shadow, &reported);
   if (!result.ok() || *result == 0) return result;
   Impl::Snapshot snap = d.Snap();
-  d.Report(offset, *result, from_shadow, snap);
+  if (!reported) d.Report(offset, *result, from_shadow, snap);
   if (d.deps.read_metrics) {
     // A pending upload's staged file stands in for the primary until the upload finishes.
     ReadSource source = from_shadow                         ? ReadSource::kShadow

@@ -44,9 +44,12 @@ struct FileData::Impl {
   }
 
   // Reads the base version (pending staged file > shadow > primary) into out, clipped at its
-  // end. Through readahead unless `direct` (lazy base-chunk fetches of a writer).
+  // end. Through readahead unless `direct` (lazy base-chunk fetches of a writer). With
+  // `reported`, a read that goes to the primary is reported (Report) before the primary is
+  // asked, and *reported set: the engine's prefetches of what comes next leave a round trip
+  // sooner. (A read that then fails was reported all the same: it was asked for.)
   base::Result<size_t> ReadBase(uint64_t offset, std::span<char> out, bool direct,
-                                bool* from_shadow) EXCLUDES(mu_);
+                                bool* from_shadow, bool* reported = nullptr) EXCLUDES(mu_);
   // A ranged GET of the base version pinned with If-Match.
   base::Result<std::string> FetchPrimary(uint64_t offset, uint64_t length) EXCLUDES(mu_);
   void ReadThrough(uint64_t offset, const std::string& data) EXCLUDES(mu_);

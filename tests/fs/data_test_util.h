@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -40,10 +41,13 @@ class RecordingStore final : public blobstore::BlobStore {
   using BlobStore::Head;
   Result<blobstore::GetResult> Get(std::string_view key, const blobstore::GetOptions& o,
                                    blobstore::ByteSink& sink) override {
+    std::function<void()> hook;
     {
       base::MutexLock lock(&mu_);
       gets_.emplace_back(o.range.offset(), o.range.length().value_or(0));
+      hook = before_get_;
     }
+    if (hook) hook();
     if (down()) return Status::Unavailable("down");
     return base_->Get(key, o, sink);
   }
@@ -87,6 +91,11 @@ class RecordingStore final : public blobstore::BlobStore {
     return gets_;
   }
   size_t get_count() const { return gets().size(); }
+  // Runs at the start of every Get, on the caller's thread.
+  void BeforeGet(std::function<void()> hook) {
+    base::MutexLock lock(&mu_);
+    before_get_ = std::move(hook);
+  }
   void ClearGets() {
     base::MutexLock lock(&mu_);
     gets_.clear();
@@ -104,6 +113,7 @@ class RecordingStore final : public blobstore::BlobStore {
   blobstore::BlobStore* base_;
   mutable base::Mutex mu_;
   std::vector<std::pair<uint64_t, uint64_t>> gets_ GUARDED_BY(mu_);
+  std::function<void()> before_get_ GUARDED_BY(mu_);
   bool crash_after_put_ GUARDED_BY(mu_) = false;
   bool down_ GUARDED_BY(mu_) = false;
   bool ignores_conditions_ GUARDED_BY(mu_) = false;

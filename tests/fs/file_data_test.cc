@@ -68,6 +68,27 @@ TEST_F(FileDataTest, ReadOrderIsStagedThenShadowThenPrimary) {
   EXPECT_EQ(firsts, 2u) << "two opens read";
 }
 
+// A read that goes to the primary is reported to the engine before the primary is asked, once:
+// the prefetches it warrants leave a round trip sooner.
+TEST_F(FileDataTest, AReadFromThePrimaryIsReportedBeforeThePrimaryIsAsked) {
+  FileVersion v = Put("k", Pattern(kChunk, 'b'));
+  std::vector<size_t> events_at_get;
+  primary_.BeforeGet([&] { events_at_get.push_back(sink_.events().size()); });
+  auto f = Open(v);
+  ASSERT_TRUE(f);
+  std::string buf(100, '\0');
+  ASSERT_TRUE(f->Read(0, buf).ok());
+  primary_.BeforeGet(nullptr);
+  ASSERT_FALSE(events_at_get.empty());
+  EXPECT_EQ(events_at_get.front(), 1u);
+  const auto events = sink_.events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(events[0].first_read);
+  EXPECT_FALSE(events[0].from_shadow);
+  EXPECT_EQ(events[0].offset, 0u);
+  EXPECT_EQ(events[0].length, 100u);
+}
+
 TEST_F(FileDataTest, ReadaheadGrowsOnSequentialAndResetsOnRandom) {
   options_.read_through = false;  // every read goes to the primary
   const std::string data = Pattern(256 * kChunk, 'b');
