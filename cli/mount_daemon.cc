@@ -374,7 +374,7 @@ int RunMountDaemon(const DaemonConfig& config, base::UniqueFd ready_fd) {
 
   fs::FileSystemOptions fs_options = config.fs;
   fs_options.prefix = primary->prefix;
-  fs::FileSystemDeps deps{primary->store.get(), store->get(), &ring, runtime};
+  fs::FileSystemDeps deps{primary->store.get(), store->get(), &ring, runtime, &materializer};
   auto filesystem = fs::FileSystem::Create(deps, fs_options);
   if (!filesystem.ok()) return fail(filesystem.status());
   ScopedRelay relay(&versions, filesystem->get());

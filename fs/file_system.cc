@@ -30,6 +30,7 @@ FileSystem::Impl::Impl(FileSystemDeps deps, FileSystemOptions opts)
     : primary(deps.primary),
       store(deps.store),
       access(deps.access),
+      fetches(deps.fetches),
       rt(deps.runtime),
       options(std::move(opts)),
       defaults(DefaultsOf(options)),
@@ -87,6 +88,9 @@ Result<std::unique_ptr<FileSystem>> FileSystem::Create(FileSystemDeps deps,
     impl->lookups_read = &deps.runtime.metrics->GetCounter(
         "shadowfs_lookups_read_total",
         "Lookups of unknown files that fetched the file's first bytes instead of its HEAD");
+    impl->joined_fetches = &deps.runtime.metrics->GetCounter(
+        "shadowfs_lookups_joined_prefetch_total",
+        "Lookups of unknown files answered by a prefetch of the file already under way");
   }
   impl->background = std::make_unique<base::ThreadPool>("readahead", 8, 256);
   UploaderOptions uo;
@@ -139,6 +143,7 @@ FileSystem::Stats FileSystem::stats() const {
   }
   s.answered_from_shadow = impl_->answered_from_shadow->value();
   s.lookups_read = impl_->lookups_read->value();
+  s.joined_fetches = impl_->joined_fetches->value();
   if (impl_->read_metrics) {
     s.reads_from_shadow = impl_->read_metrics->shadow_hits();
     s.reads_from_primary = impl_->read_metrics->primary_reads();

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "blobstore/base/prefetch.h"
 #include "blobstore/base/result.h"
 #include "blobstore/base/runtime.h"
 #include "blobstore/blob_store.h"
@@ -79,6 +80,9 @@ struct FileSystemOptions {
   // GETs the object's first lookup_read_bytes instead of its HEAD (fs/lookup_reads.h): a small
   // file's lookup and read take one round trip. 0: always a HEAD.
   uint64_t lookup_read_bytes = 64ull << 10;
+  // How long a lookup waits for a prefetch of the same file under way (FileSystemDeps::fetches)
+  // before it asks the primary itself.
+  std::chrono::milliseconds join_fetch_for{2000};
 };
 
 struct FileSystemDeps {
@@ -86,6 +90,9 @@ struct FileSystemDeps {
   shadow::ShadowStore* store = nullptr;
   predict::AccessSink* access = nullptr;  // may be null: events are not reported
   base::Runtime runtime{};
+  // The prefetches under way (the Materializer), which a lookup of the same file waits for
+  // rather than asking the primary itself; may be null.
+  base::FetchJoin* fetches = nullptr;
 };
 
 class FileSystem {
@@ -180,6 +187,9 @@ class FileSystem {
     // Lookups of files the mount knew nothing of that GET the first bytes instead of the HEAD,
     // for a process that reads what it looks up (FileSystemOptions::lookup_read_bytes).
     uint64_t lookups_read = 0;
+    // Lookups of files the mount knew nothing of answered by a prefetch's GET under way
+    // (FileSystemDeps::fetches), without a request of their own.
+    uint64_t joined_fetches = 0;
     uint64_t known_versions = 0;  // entries of the version cache
   };
   Stats stats() const;

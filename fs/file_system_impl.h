@@ -126,6 +126,7 @@ struct FileSystem::Impl {
   blobstore::BlobStore* const primary;
   shadow::ShadowStore* const store;
   predict::AccessSink* const access;
+  base::FetchJoin* const fetches;
   const base::Runtime rt;
   const FileSystemOptions options;
   const MetaDefaults defaults;
@@ -144,10 +145,12 @@ struct FileSystem::Impl {
   // from meta_pool, whose tasks a readdirplus waits for while it may hold FUSE threads.
   std::unique_ptr<base::ThreadPool> lookup_pool;
   // Requests saved, in the metrics registry when there is one (else in `own_counters`):
-  // lookups, getattrs and opens a shadow vouched for; cold lookups that read (LookupReads).
+  // lookups, getattrs and opens a shadow vouched for; cold lookups that read (LookupReads);
+  // cold lookups a prefetch under way answered.
   base::Counter* answered_from_shadow = &own_counters[0];
   base::Counter* lookups_read = &own_counters[1];
-  base::Counter own_counters[2];
+  base::Counter* joined_fetches = &own_counters[2];
+  base::Counter own_counters[3];
 
   mutable base::Mutex mu;  // lock order: OpenFile::commit_mu, then mu, then FileData's
   InodeTable inodes GUARDED_BY(mu);

@@ -228,6 +228,20 @@ Result<Resolved> FileSystem::Impl::Resolve(InodeId parent, std::string_view name
     answered_from_shadow->Increment();
     return Resolved{.kind = FileKind::kDirectory, .version = std::move(*dir)};
   }
+  // A prefetch of this file is under way: its GET answers sooner than a HEAD of ours would,
+  // tells the version and leaves the shadow the read is served from.
+  if (!known && fetches != nullptr && fetches->AwaitFetch(key, options.join_fetch_for)) {
+    {
+      base::MutexLock lock(&mu);
+      known = versions.Get(key, rt.clock->Monotonic());
+    }
+    if (known && known->fresh && ShadowVouches(key, known->version.etag)) {
+      answered_from_shadow->Increment();
+      joined_fetches->Increment();
+      return from_known();
+    }
+    known.reset();  // as it was: nothing learned before this lookup
+  }
   blobstore::ListOptions lo{.prefix = key + "/", .max_keys = 1};
   const base::MonoTime listed_at = rt.clock->Monotonic();
   Result<Resolved> file = Status::IOError("unset");

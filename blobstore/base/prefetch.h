@@ -1,9 +1,11 @@
 // The vocabulary shared by the prediction engine (predict/) and the shadow store, which may not
 // depend on each other: predict/ emits PrefetchRequests into a PrefetchSink (implemented by the
-// shadow Materializer) and answers ReuseScorer questions (asked by the store's eviction).
+// shadow Materializer) and answers ReuseScorer questions (asked by the store's eviction); the
+// filesystem joins the Materializer's fetches through FetchJoin.
 // Implementations of both interfaces are thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -50,6 +52,18 @@ class PrefetchListener {
   virtual ~PrefetchListener() = default;
   // Called by the sink's worker threads, with none of the sink's locks held.
   virtual void OnPrefetchDone(const PrefetchResult& result) = 0;
+};
+
+// Lets a reader that needs an object a fetch is already bringing in wait for that fetch instead
+// of asking the primary itself: the fetch's answer arrives sooner than a request made now.
+// Implemented by the shadow Materializer; thread-safe.
+class FetchJoin {
+ public:
+  virtual ~FetchJoin() = default;
+  // If a GET of `key` is under way, waits until its first answer is stored and its version told
+  // (the Materializer's VersionObserver) or `max_wait` passed, and returns whether it was.
+  // False at once when no GET of `key` is under way (a queued request does not count).
+  virtual bool AwaitFetch(std::string_view key, std::chrono::nanoseconds max_wait) = 0;
 };
 
 class ReuseScorer {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <map>
+#include <utility>
 
 #include "blobstore/base/executor.h"
 #include "blobstore/base/logging.h"
@@ -30,6 +32,30 @@ struct Materializer::Impl {
   void Acquire(uint64_t n) EXCLUDES(mu_);
   void Release(uint64_t n) EXCLUDES(mu_);
   bool AlreadyPresent(const MaterializeRequest& request) const;
+  // Holds `key` in `fetching` from construction until End (or destruction).
+  class Fetching {
+   public:
+    Fetching(Impl* impl, const std::string& key) : impl_(impl), key_(key) {
+      base::MutexLock lock(&impl_->mu_);
+      ++impl_->fetching[key_];
+    }
+    ~Fetching() { End(); }
+    Fetching(const Fetching&) = delete;
+    Fetching& operator=(const Fetching&) = delete;
+    void End() {
+      if (std::exchange(ended_, true)) return;
+      base::MutexLock lock(&impl_->mu_);
+      if (auto it = impl_->fetching.find(key_); it != impl_->fetching.end() && --it->second == 0) {
+        impl_->fetching.erase(it);
+      }
+      impl_->cv_.SignalAll();
+    }
+
+   private:
+    Impl* const impl_;
+    const std::string& key_;
+    bool ended_ = false;
+  };
   void Count(const Status& s) EXCLUDES(mu_);
 
   blobstore::BlobStore* const primary;
@@ -45,6 +71,9 @@ struct Materializer::Impl {
   base::MonoTime last_refill GUARDED_BY(mu_);
   uint64_t in_flight GUARDED_BY(mu_) = 0;
   size_t pending GUARDED_BY(mu_) = 0;  // queued or running
+  // Keys with a GET under way whose first answer is not stored yet (AwaitFetch), with the
+  // number of such GETs of each.
+  std::map<std::string, int, std::less<>> fetching GUARDED_BY(mu_);
   bool stopping GUARDED_BY(mu_) = false;
   Stats stats GUARDED_BY(mu_);
 
@@ -98,6 +127,8 @@ Status Materializer::Impl::Run(const MaterializeRequest& r, uint64_t* stored,
     etag = head.etag;
   }
   if (store->Holds(r.key, etag, r.offset, r.length)) return Status::Ok();
+  // Until the first answer is stored (and its version told), a lookup of the key waits for it.
+  Fetching fetching_key(this, r.key);
   const uint64_t chunk = store->FillChunkSize(r.key, etag, r.offset);
   uint64_t begin = r.offset / chunk * chunk;
   if (stored_from) *stored_from = begin;
@@ -143,6 +174,7 @@ Status Materializer::Impl::Run(const MaterializeRequest& r, uint64_t* stored,
       got->info.key = r.key;
       version_observer(got->info);
     }
+    fetching_key.End();
     if (stored) *stored += data.size();
     begin += data.size();
     if (data.empty()) break;
@@ -236,6 +268,19 @@ bool Materializer::Offer(base::PrefetchRequest request) {
   r.fill.origin = Origin::kPrefetch;
   r.fill.probability = request.probability;
   return Submit(std::move(r));
+}
+
+bool Materializer::AwaitFetch(std::string_view key, std::chrono::nanoseconds max_wait) {
+  Impl& d = *impl_;
+  const auto deadline = std::chrono::steady_clock::now() + max_wait;
+  base::MutexLock lock(&d.mu_);
+  if (!d.fetching.contains(key)) return false;
+  while (d.fetching.contains(key)) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    d.cv_.WaitFor(&d.mu_, deadline - now);
+  }
+  return true;
 }
 
 void Materializer::SetPrefetchListener(base::PrefetchListener* listener) {

@@ -40,7 +40,7 @@ struct MaterializeRequest {
   FillOptions fill;
 };
 
-class Materializer final : public base::PrefetchSink {
+class Materializer final : public base::PrefetchSink, public base::FetchJoin {
  public:
   Materializer(blobstore::BlobStore* primary, ShadowStore* store, MaterializerOptions options,
                base::Runtime runtime);
@@ -60,6 +60,8 @@ class Materializer final : public base::PrefetchSink {
   // threads with none of the Materializer's locks held. Set once, before the first request.
   using VersionObserver = std::function<void(const blobstore::ObjectInfo& version)>;
   void SetVersionObserver(VersionObserver observer);
+
+  bool AwaitFetch(std::string_view key, std::chrono::nanoseconds max_wait) override;
 
   // Waits until everything queued so far has finished (tests, unmount).
   void Drain();

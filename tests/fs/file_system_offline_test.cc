@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include "blobstore/base/mutex.h"
@@ -114,6 +115,53 @@ TEST_F(OfflineTest, APrefetchedFilesFirstLookupAsksNothing) {
   faults_.ResetCounters();
   EXPECT_EQ(LookupAndRead(d, "p"), "prefetched");
   EXPECT_EQ(faults_.total_calls(), 0);
+}
+
+// The first lookup of a file whose prefetch is under way waits for that GET instead of asking
+// the primary itself: its answer tells the version and leaves the shadow the read is served
+// from. A lookup of a file no fetch is bringing in asks at once.
+TEST_F(OfflineTest, ALookupWaitsForAPrefetchUnderWayInsteadOfAsking) {
+  auto info = blobstore::PutString(mem_, "d/p", "prefetched");
+  ASSERT_TRUE(info.ok());
+  ASSERT_TRUE(blobstore::PutString(mem_, "d/q", "not prefetched").ok());
+  blobstore::FaultInjectionBlobStore slow(&mem_, rt_.runtime().clock);
+  std::promise<void> started;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  slow.RunBeforeNthCall(BlobOp::kGet, 1, [&] {
+    started.set_value();
+    released.wait();
+  });
+  shadow::Materializer m(&slow, store_.get(), {}, rt_.runtime());
+  m.SetVersionObserver([&](const blobstore::ObjectInfo& v) { fs_->LearnVersion(v); });
+  FileSystemOptions o;
+  o.hostname = "test";
+  fs_.reset();
+  auto fs = FileSystem::Create(
+      {.primary = &faults_, .store = store_.get(), .runtime = rt_.runtime(), .fetches = &m}, o);
+  ASSERT_TRUE(fs.ok()) << fs.status().ToString();
+  fs_ = std::move(*fs);
+  InodeId d = Lookup(kRootInode, "d");
+  Advance(std::chrono::seconds(2));  // past the listing cache of d
+  EXPECT_FALSE(m.AwaitFetch("d/p", std::chrono::seconds(10))) << "nothing under way yet";
+  ASSERT_TRUE(m.Submit({.key = "d/p", .expected_etag = info->etag}));
+  started.get_future().wait();  // the prefetch's GET is on its way
+  faults_.ResetCounters();
+  std::thread answer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    release.set_value();
+  });
+  InodeId f = Lookup(d, "p");
+  answer.join();
+  EXPECT_EQ(faults_.total_calls(), 0)
+      << "HEAD " << faults_.calls(BlobOp::kHead) << ", LIST " << faults_.calls(BlobOp::kList);
+  EXPECT_EQ(Read(f), "prefetched");
+  EXPECT_EQ(faults_.total_calls(), 0);
+  EXPECT_EQ(fs_->stats().joined_fetches, 1u);
+  m.Drain();
+  Lookup(d, "q");
+  EXPECT_GE(faults_.calls(BlobOp::kHead), 1);
+  EXPECT_EQ(fs_->stats().joined_fetches, 1u);
 }
 
 TEST_F(OfflineTest, WithoutAShadowTheyAsk) {
