@@ -192,16 +192,28 @@ Result<size_t> FileData::Impl::ReadBase(uint64_t offset, std::span<char> out, bo
     return out.size();
   }
   if (!s.version.exists) return size_t{0};
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  bool joined = false;
+  bool revalidated = false;
+  for (;;) {
     auto ctx = contexts.Take(offset);
     Result<shadow::ShadowRead> r = deps.store->Read(s.version.key, offset, out, *ctx);
     contexts.Return(std::move(ctx));
-    if (!r.ok() || r->etag != s.version.etag) break;
-    if (r->miss == shadow::Miss::kNone && r->bytes == out.size()) {
+    if (!r.ok()) break;
+    const bool ours = r->etag == s.version.etag;
+    if (ours && r->miss == shadow::Miss::kNone && r->bytes == out.size()) {
       *from_shadow = true;
       return out.size();
     }
-    if (r->miss != shadow::Miss::kLowConfidence || attempt > 0) break;
+    // Not in the shadow yet: a prefetch of the file under way may be bringing it, sooner than a
+    // GET of ours would. Waited for once.
+    const bool absent =
+        r->miss == shadow::Miss::kNoShadow || (r->miss == shadow::Miss::kPartial && ours);
+    if (absent && !joined && deps.fetches != nullptr) {
+      joined = true;
+      if (deps.fetches->AwaitFetch(s.version.key, deps.options->join_fetch_for)) continue;
+    }
+    if (!ours || r->miss != shadow::Miss::kLowConfidence || revalidated) break;
+    revalidated = true;
     SHADOWFS_ASSIGN_OR_RETURN(bool fresh, Revalidate(s.version));
     if (!fresh) break;
   }

@@ -61,6 +61,9 @@ struct FileDataDeps {
   base::Runtime runtime{};
   // Small objects a lookup just fetched, read before the primary (may be null).
   LookupBodies* lookup_bodies = nullptr;
+  // Prefetches under way: a read the shadow cannot serve yet waits for one of its file before
+  // it asks the primary (at most options->join_fetch_for; may be null).
+  base::FetchJoin* fetches = nullptr;
 };
 
 class FileData {

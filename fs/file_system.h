@@ -80,8 +80,8 @@ struct FileSystemOptions {
   // GETs the object's first lookup_read_bytes instead of its HEAD (fs/lookup_reads.h): a small
   // file's lookup and read take one round trip. 0: always a HEAD.
   uint64_t lookup_read_bytes = 64ull << 10;
-  // How long a lookup waits for a prefetch of the same file under way (FileSystemDeps::fetches)
-  // before it asks the primary itself.
+  // How long a lookup or a read waits for a prefetch of the same file under way
+  // (FileSystemDeps::fetches) before it asks the primary itself.
   std::chrono::milliseconds join_fetch_for{2000};
 };
 

@@ -98,7 +98,8 @@ Result<std::shared_ptr<OpenFile>> FileSystem::Impl::OpenFileOf(InodeId ino, bool
                     .read_metrics = read_metrics.get(),
                     .options = &options,
                     .runtime = rt,
-                    .lookup_bodies = &lookup_bodies};
+                    .lookup_bodies = &lookup_bodies,
+                    .fetches = fetches};
   auto data = FileData::Open(deps, base, truncate, ProcessName(caller.pid));
   if (!data.ok()) {
     base::MutexLock lock(&mu);

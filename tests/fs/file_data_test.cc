@@ -5,9 +5,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include <gtest/gtest.h>
 
+#include "blobstore/fault_injection_blob_store.h"
+#include "blobstore/shadow/materializer.h"
 #include "tests/fs/data_test_util.h"
 
 namespace shadowfs::fs::testing {
@@ -87,6 +91,37 @@ TEST_F(FileDataTest, AReadFromThePrimaryIsReportedBeforeThePrimaryIsAsked) {
   EXPECT_FALSE(events[0].from_shadow);
   EXPECT_EQ(events[0].offset, 0u);
   EXPECT_EQ(events[0].length, 100u);
+}
+
+// A read the shadow cannot serve while a prefetch of the file is under way waits for that
+// prefetch and is served from the shadow it leaves, without a GET of its own.
+TEST_F(FileDataTest, AReadWaitsForAPrefetchOfItsFileUnderWay) {
+  const std::string data = Pattern(kChunk, 'p');
+  FileVersion v = Put("k", data);
+  blobstore::FaultInjectionBlobStore slow(&mem_, rt_.runtime().clock);
+  std::promise<void> started;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  slow.RunBeforeNthCall(blobstore::BlobOp::kGet, 1, [&] {
+    started.set_value();
+    released.wait();
+  });
+  shadow::Materializer m(&slow, store_.get(), {}, rt_.runtime());
+  ASSERT_TRUE(m.Submit({.key = "k", .expected_etag = v.etag}));
+  started.get_future().wait();  // the prefetch's GET is on its way
+  FileDataDeps deps = Deps();
+  deps.fetches = &m;
+  auto f = FileData::Open(deps, v, false, "test-proc");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  std::thread answer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    release.set_value();
+  });
+  EXPECT_EQ(ReadAll(**f), data);
+  answer.join();
+  EXPECT_EQ(primary_.get_count(), 0u) << "the read waited for the prefetch";
+  EXPECT_TRUE((*f)->served_from_shadow());
+  m.Drain();
 }
 
 TEST_F(FileDataTest, ReadaheadGrowsOnSequentialAndResetsOnRandom) {
