@@ -126,6 +126,7 @@ struct ConcurrentRun {
 
 ConcurrentRun RunProducersAndConsumer(EventRing& ring, int producers, uint64_t per_producer) {
   std::vector<std::shared_ptr<const std::string>> keys;
+  keys.reserve(producers);
   for (int p = 0; p < producers; ++p) {
     keys.push_back(std::make_shared<const std::string>(std::to_string(p)));
   }
@@ -148,6 +149,7 @@ ConcurrentRun RunProducersAndConsumer(EventRing& ring, int producers, uint64_t p
     }
   });
   std::vector<std::thread> threads;
+  threads.reserve(producers);
   for (int p = 0; p < producers; ++p) {
     threads.emplace_back([&, p] {
       for (uint64_t i = 0; i < per_producer; ++i) ring.Record(Event(keys[p], i));
