@@ -4,6 +4,7 @@
 #include <atomic>
 #include <deque>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "blobstore/base/executor.h"
@@ -127,8 +128,9 @@ Status Materializer::Impl::Run(const MaterializeRequest& r, uint64_t* stored,
     etag = head.etag;
   }
   if (store->Holds(r.key, etag, r.offset, r.length)) return Status::Ok();
-  // Until the first answer is stored (and its version told), a lookup of the key waits for it.
-  Fetching fetching_key(this, r.key);
+  // From the first GET's sending until its answer is stored (and its version told), a lookup or
+  // read of the key waits for it (AwaitFetch); not while the request waits for bandwidth.
+  std::optional<Fetching> fetching_key;
   const uint64_t chunk = store->FillChunkSize(r.key, etag, r.offset);
   uint64_t begin = r.offset / chunk * chunk;
   if (stored_from) *stored_from = begin;
@@ -145,6 +147,7 @@ Status Materializer::Impl::Run(const MaterializeRequest& r, uint64_t* stored,
     get.conditions.if_match = etag;
     blobstore::StringSink sink;
     Acquire(len);
+    if (!fetching_key) fetching_key.emplace(this, r.key);
     auto got = primary->Get(r.key, get, sink);
     Release(len);
     if (!got.ok()) {
@@ -174,7 +177,7 @@ Status Materializer::Impl::Run(const MaterializeRequest& r, uint64_t* stored,
       got->info.key = r.key;
       version_observer(got->info);
     }
-    fetching_key.End();
+    fetching_key->End();
     if (stored) *stored += data.size();
     begin += data.size();
     if (data.empty()) break;
