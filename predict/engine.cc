@@ -334,14 +334,9 @@ void Engine::Observe(const AccessEvent& event) {
                             NO_THREAD_SAFETY_ANALYSIS { m.Outcome(useful, wasted); });
     }
     m.shapes.Observe(a);
-    m.cands.clear();
-    m.origin.clear();
-    for (size_t i = 0; i < m.experts.size(); ++i) {
-      m.experts[i]->Observe(a, &m.cands);
-      m.origin.resize(m.cands.size(), i);
-    }
     const KeyId readahead = m.options.readahead_owns_open_file ? a.key : kNoKey;
-    if (!m.cands.empty()) m.Plan(&m.cands, m.origin, event.time, store, &offers, readahead);
+    m.ProposeAndPlan([&](Expert& e, std::vector<Candidate>* out) { e.Observe(a, out); }, event.time,
+                     store, &offers, readahead);
     sink = m.sink;
   }
   if (sink != nullptr) m.OfferAll(sink, &offers);
@@ -366,13 +361,8 @@ void Engine::Tick() {
       m.planner.Adapt();
       m.outcomes_since_adapt = 0;
     }
-    m.cands.clear();
-    m.origin.clear();
-    for (size_t i = 0; i < m.experts.size(); ++i) {
-      m.experts[i]->Tick(now, &m.cands);
-      m.origin.resize(m.cands.size(), i);
-    }
-    if (!m.cands.empty()) m.Plan(&m.cands, m.origin, now, store, &offers);
+    m.ProposeAndPlan([&](Expert& e, std::vector<Candidate>* out) { e.Tick(now, out); }, now, store,
+                     &offers);
     sink = m.sink;
     if (now - m.last_export >= std::chrono::seconds(10)) {
       m.last_export = now;
@@ -401,13 +391,8 @@ void Engine::Listed(std::string_view dir) {
   base::PrefetchSink* sink = nullptr;
   {
     base::MutexLock lock(&m.mu);
-    m.cands.clear();
-    m.origin.clear();
-    for (size_t i = 0; i < m.experts.size(); ++i) {
-      m.experts[i]->Listed(dir, now, &m.cands);
-      m.origin.resize(m.cands.size(), i);
-    }
-    if (!m.cands.empty()) m.Plan(&m.cands, m.origin, now, store, &offers);
+    m.ProposeAndPlan([&](Expert& e, std::vector<Candidate>* out) { e.Listed(dir, now, out); }, now,
+                     store, &offers);
     sink = m.sink;
   }
   if (sink != nullptr) m.OfferAll(sink, &offers);

@@ -41,6 +41,19 @@ struct Engine::Impl {
 
   StoreState ReadStore() const;  // asked before taking mu: the store may call us under its lock
   KeyId InternProcess(const std::string& name, std::string_view* view) REQUIRES(mu);
+  // Asks every expert for its proposals (`propose(expert, &out)`), into `cands`, with the index of
+  // the expert behind each in `origin`; then Plans them (into `offers`).
+  template <typename Propose>
+  void ProposeAndPlan(Propose propose, base::WallTime now, const StoreState& store,
+                      std::vector<Offer>* offers, KeyId readahead = kNoKey) REQUIRES(mu) {
+    cands.clear();
+    origin.clear();
+    for (size_t i = 0; i < experts.size(); ++i) {
+      propose(*experts[i], &cands);
+      origin.resize(cands.size(), i);
+    }
+    if (!cands.empty()) Plan(&cands, origin, now, store, offers, readahead);
+  }
   // Scores `cands` (proposed by experts `origin`), labels them and offers what the planner
   // admits; candidates of `readahead` (the file being read, when its reader has a readahead of
   // its own) are left alone.
