@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <ctime>
 #include <utility>
 
@@ -72,19 +73,22 @@ void EventRing::Interrupt() noexcept {
   if (asleep_.load(std::memory_order_relaxed) != 0) WakeConsumer();
 }
 
-void EventRing::WaitForEvents(std::chrono::nanoseconds timeout) {
+bool EventRing::WaitForEvents(std::chrono::nanoseconds timeout) {
   asleep_.store(1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   // An event published (or Interrupt called) before the fence is seen here; one published after
   // sees asleep_ and wakes us (the futex returns at once if asleep_ is 0 by then).
+  bool timed_out = false;
   if (slots_[tail_ & mask_].seq.load(std::memory_order_acquire) != tail_ + 1 &&
       !interrupted_.load(std::memory_order_relaxed)) {
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
     timespec ts{.tv_sec = static_cast<time_t>(secs.count()),
                 .tv_nsec = static_cast<long>((timeout - secs).count())};
-    syscall(SYS_futex, &asleep_, FUTEX_WAIT_PRIVATE, 1, &ts, nullptr, 0);
+    timed_out = syscall(SYS_futex, &asleep_, FUTEX_WAIT_PRIVATE, 1, &ts, nullptr, 0) == -1 &&
+                errno == ETIMEDOUT;
   }
   asleep_.store(0, std::memory_order_relaxed);
+  return !timed_out;
 }
 
 size_t EventRing::Drain(const std::function<void(AccessEvent&&)>& consume) {

@@ -36,8 +36,9 @@ class EventRing final : public AccessSink {
   // how many. Events recorded while it runs may wait for the next call.
   size_t Drain(const std::function<void(AccessEvent&&)>& consume);
   // Returns once an event is queued (at once if one is), or `timeout` passed, or at once after
-  // Interrupt. May return early (a signal); the caller drains and decides again.
-  void WaitForEvents(std::chrono::nanoseconds timeout);
+  // Interrupt: false only when the timeout passed. May return true early (a signal); the caller
+  // drains and decides again.
+  bool WaitForEvents(std::chrono::nanoseconds timeout);
   // Ends a WaitForEvents in progress and makes every later one return at once (shutdown).
   void Interrupt() noexcept;
 
@@ -47,6 +48,8 @@ class EventRing final : public AccessSink {
 
  private:
   struct Slot;
+  void WakeConsumer() noexcept;
+
   const size_t mask_;
   std::unique_ptr<Slot[]> slots_;
   alignas(64) std::atomic<uint64_t> head_{0};  // next position a producer claims
@@ -54,8 +57,6 @@ class EventRing final : public AccessSink {
   // 1 while the consumer sleeps in WaitForEvents (a futex word); the waker sets it back to 0.
   alignas(64) std::atomic<uint32_t> asleep_{0};
   std::atomic<bool> interrupted_{false};
-
-  void WakeConsumer() noexcept;
   std::atomic<uint64_t> recorded_{0};
   std::atomic<uint64_t> dropped_{0};
 };
