@@ -39,6 +39,7 @@ struct Materializer::Impl {
     Fetching(Impl* impl, const std::string& key) : impl_(impl), key_(key) {
       base::MutexLock lock(&impl_->mu_);
       ++impl_->fetching[key_];
+      impl_->fetching_any.store(true, std::memory_order_relaxed);
     }
     ~Fetching() { End(); }
     Fetching(const Fetching&) = delete;
@@ -48,6 +49,7 @@ struct Materializer::Impl {
       base::MutexLock lock(&impl_->mu_);
       if (auto it = impl_->fetching.find(key_); it != impl_->fetching.end() && --it->second == 0) {
         impl_->fetching.erase(it);
+        impl_->fetching_any.store(!impl_->fetching.empty(), std::memory_order_relaxed);
       }
       impl_->cv_.SignalAll();
     }
@@ -75,6 +77,9 @@ struct Materializer::Impl {
   // Keys with a GET under way whose first answer is not stored yet (AwaitFetch), with the
   // number of such GETs of each.
   std::map<std::string, int, std::less<>> fetching GUARDED_BY(mu_);
+  // !fetching.empty(), read without mu_: a read that misses its shadow while no prefetch is
+  // under way (a cold sequential read, prediction off) asks AwaitFetch without taking the lock.
+  std::atomic<bool> fetching_any{false};
   bool stopping GUARDED_BY(mu_) = false;
   Stats stats GUARDED_BY(mu_);
 
@@ -275,9 +280,11 @@ bool Materializer::Offer(base::PrefetchRequest request) {
 
 bool Materializer::AwaitFetch(std::string_view key, std::chrono::nanoseconds max_wait) {
   Impl& d = *impl_;
+  if (!d.fetching_any.load(std::memory_order_relaxed)) return false;
   const auto deadline = std::chrono::steady_clock::now() + max_wait;
   base::MutexLock lock(&d.mu_);
   if (!d.fetching.contains(key)) return false;
+  ++d.stats.awaited;
   while (d.fetching.contains(key)) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return false;

@@ -72,6 +72,7 @@ class Materializer final : public base::PrefetchSink, public base::FetchJoin {
     uint64_t refused = 0;
     uint64_t conflicts = 0;  // the object had changed: the shadow was dropped
     uint64_t bytes_fetched = 0;
+    uint64_t awaited = 0;  // AwaitFetch calls that found a GET of their key under way
   };
   Stats stats() const;
 

@@ -114,7 +114,12 @@ TEST_F(FileDataTest, AReadWaitsForAPrefetchOfItsFileUnderWay) {
   auto f = FileData::Open(deps, v, false, "test-proc");
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   std::thread answer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // The GET is answered once the read waits for it (or, if it never does, after 10 s, and
+    // the checks below fail).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (m.stats().awaited == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     release.set_value();
   });
   EXPECT_EQ(ReadAll(**f), data);

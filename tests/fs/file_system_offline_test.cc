@@ -148,7 +148,12 @@ TEST_F(OfflineTest, ALookupWaitsForAPrefetchUnderWayInsteadOfAsking) {
   started.get_future().wait();  // the prefetch's GET is on its way
   faults_.ResetCounters();
   std::thread answer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // The GET is answered once the lookup waits for it (or, if it never does, after 10 s, and
+    // the checks below fail).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (m.stats().awaited == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     release.set_value();
   });
   InodeId f = Lookup(d, "p");
